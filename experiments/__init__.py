@@ -1,0 +1,1 @@
+"""Entry points, replications and comparisons, tables, plots, the app and notebooks."""

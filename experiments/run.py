@@ -1,0 +1,80 @@
+"""The Hydra entry point: ``python -m experiments.run [overrides]`` (``-m`` for sweeps).
+
+Before Hydra starts, every requested configuration (each combination of a
+sweep) is composed and validated, so a wrong parameter name, a wrong type or an
+out-of-range value stops the run with one line and exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import json
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
+
+from experiments import single
+from sim.config import CONFIG_DIR, check, load_config
+from sim.params import ConfigError, register_schema
+
+EXPERIMENTS = {"single": single.run}
+MAX_PREFLIGHT = 2000
+
+
+def expand_overrides(args: list[str]) -> list[list[str]]:
+    """Every combination of model overrides in ``args`` (sweep values expanded)."""
+    model_args = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(model_args)
+    except Exception as err:  # Hydra raises its own OverrideParseException
+        raise ConfigError(" ".join(str(err).split())) from None
+    choices = []
+    for ov in parsed:
+        if ov.is_sweep_override():
+            values = list(ov.sweep_string_iterator())
+            choices.append([f"{ov.get_key_element()}={v}" for v in values])
+        else:
+            choices.append([ov.input_line])
+    return [list(c) for c in itertools.islice(itertools.product(*choices), MAX_PREFLIGHT)]
+
+
+def preflight(args: list[str]) -> int:
+    """Compose and validate every configuration the command would run; return how many."""
+    if any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion",
+                 "-sc") for a in args):
+        return 0
+    combos = expand_overrides(args)
+    if len(combos) > 1 and not any(a in ("-m", "--multirun") for a in args):
+        raise ConfigError("the command lists several values for a parameter; add -m (multirun) to sweep them")
+    for combo in combos:
+        load_config(*combo)
+    return len(combos)
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
+def hydra_main(cfg: DictConfig) -> None:
+    """Run the configured experiment in Hydra's output folder."""
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    obj = check(cfg)
+    out_dir = HydraConfig.get().runtime.output_dir
+    summary = EXPERIMENTS[obj.experiment.kind](obj, out_dir)
+    print(json.dumps({"run_folder": out_dir, **{k: summary[k] for k in list(summary)[:12]}}, indent=1))
+
+
+def main() -> None:
+    """Validate the command line, then hand it to Hydra."""
+    register_schema()
+    try:
+        preflight(sys.argv[1:])
+    except ConfigError as err:
+        print(f"alianzas: configuration error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    hydra_main()
+
+
+if __name__ == "__main__":
+    main()

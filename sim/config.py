@@ -1,0 +1,67 @@
+"""Composing configurations (Hydra compose API) and turning mistakes into one-line errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.params import Config, ConfigError, register_schema, validate
+
+#: The project's Hydra configs (the repo is installed in editable mode).
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def config_error_line(err: Exception) -> str:
+    """One line from a Hydra or OmegaConf error: parameter, value and what is allowed."""
+    cause = err
+    while getattr(cause, "__cause__", None) is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    if isinstance(cause, OmegaConfBaseException):
+        key = getattr(cause, "full_key", None) or "?"
+        msg = str(cause).splitlines()[0]
+        if "not in" in msg or "Key" in msg and "not" in msg:
+            return f"{key} is not a parameter of this model ({msg}); see sim/params.py for the allowed names"
+        value = getattr(cause, "value", None)
+        return f"{key}={value!r} is not accepted: {msg}"
+    text = " ".join(str(err).split())
+    missing = re.search(r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+': (.*?) Config search", text)
+    if missing:
+        group, name, options = missing.groups()
+        return f"{group}={name} is not a known {group}; allowed: {', '.join(options.split())}"
+    return text
+
+
+def load_config(*overrides: str, validate_ranges: bool = True) -> DictConfig:
+    """Compose the primary config with ``overrides`` (Hydra syntax) and check it.
+
+    Raises:
+        ConfigError: unknown key, wrong type or out-of-range value, in one line.
+    """
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(config_error_line(err)) from None
+    finally:
+        GlobalHydra.instance().clear()
+    if validate_ranges:
+        check(cfg)
+    return cfg
+
+
+def check(cfg: DictConfig) -> Config:
+    """Validate a composed config against the schema; return it as a ``Config`` object."""
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as err:
+        raise ConfigError(config_error_line(err)) from None
+    validate(obj)
+    return obj

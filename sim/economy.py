@@ -1,0 +1,40 @@
+"""One month of trading for every living firm, as whole-array operations.
+
+Revenue of firm i in month t (model brief sections 1 and 2):
+``R_i = base_i * D_s(t)^exposure_i * exp(u_i(t) - vol_i^2 / 2) * productivity_i * demand_boost_i``
+with the firm's own persistent shock ``u_i(t) = phi u_i(t-1) + sqrt(1 - phi^2) vol_i e_i(t)``
+(stationary sd ``vol_i``). Costs: ``C_i = input_share_i * input_cost_factor_i * R_i + fixed_i``.
+Cash: ``cash += R_i - C_i + transfers_i``; then the owner draws whatever exceeds
+``cash_target_months * fixed_i`` (micro firms fund the owner's household).
+A shock is drawn for every row, alive or not, so the ``firm_shocks`` stream
+advances identically whatever happens to the firms (common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.population import FirmTable
+
+
+def trade(table: FirmTable, demand: np.ndarray, fc, rng: np.random.Generator) -> None:
+    """Book one month of revenue, costs, transfers and owner drawings for living firms."""
+    n = table.n
+    eps = rng.standard_normal(n)
+    alive = table.alive[:n]
+    phi = fc.shock_persistence
+    vol = table.volatility[:n]
+    shock = phi * table.shock[:n] + np.sqrt(1.0 - phi * phi) * vol * eps
+    table.shock[:n] = np.where(alive, shock, table.shock[:n])
+
+    revenue = (table.base_revenue[:n] * demand[table.sector[:n]] ** table.exposure[:n]
+               * np.exp(shock - 0.5 * vol * vol) * table.productivity[:n] * table.demand_boost[:n])
+    revenue = np.where(alive, revenue, 0.0)
+    costs = np.where(alive, table.input_cost_share[:n] * table.input_cost_factor[:n] * revenue
+                     + table.fixed_cost[:n], 0.0)
+    cash = table.cash[:n] + revenue - costs + table.transfers[:n]
+    draw = np.where(alive, np.maximum(cash - fc.cash_target_months * table.fixed_cost[:n], 0.0), 0.0)
+    table.revenue[:n] = revenue
+    table.costs[:n] = costs
+    table.owner_draw[:n] = draw
+    table.cash[:n] = np.where(alive, cash - draw, table.cash[:n])

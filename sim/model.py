@@ -1,0 +1,168 @@
+"""AllianceModel: the microenterprise economy as a Mesa model over numpy state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from agents.firm import Firm
+from sim import demography, economy, metrics
+from sim.market import Market
+from sim.population import FirmTable
+from sim.rng import RandomStreams
+
+
+class AllianceModel(mesa.Model):
+    """A population of microenterprises trading month by month in sector markets.
+
+    One step is one month. ``step()`` runs these phases, in this order:
+
+    1. ``open_month``: advance the clock, age firms, clear last month's transfers.
+    2. ``update_market``: draw this month's sector demand (crisis and large-firm
+       competition applied), so every later phase sees the same demand.
+    3. ``trade``: every living firm books revenue and costs, receives recorded
+       transfers and pays its owner; vectorised over the population.
+    4. ``close_failed_firms``: firms with negative cash exit; their age at death
+       is recorded and their Mesa agent is removed (the row keeps the history).
+       Exit comes after trading so a firm dies from this month's result.
+    5. ``found_new_firms``: entrants are born after exits, so a newborn is never
+       judged on a month it did not trade.
+    6. ``record``: the monthly series, and the firm panel at its frequency.
+
+    Attributes:
+        cfg: the resolved configuration (``sim.params.Config`` fields).
+        streams: named random streams (``sim.rng``).
+        firms: per-firm state arrays (``sim.population.FirmTable``).
+        market: sector demand (``sim.market.Market``).
+        month: months simulated so far (0 before the first step).
+        n_initial: size of the initial population (rows ``0..n_initial-1``).
+    """
+
+    def __init__(self, cfg: Any = None):
+        if cfg is None:
+            from sim.config import load_config
+            cfg = load_config()
+        if isinstance(cfg, DictConfig):
+            cfg = OmegaConf.to_object(cfg)
+        super().__init__(rng=int(cfg.seed))
+        self.cfg = cfg
+        self.streams = RandomStreams(cfg.seed)
+        fc = cfg.firms
+        self.sector_names = list(fc.sector_names)
+        self.month = 0
+        self.n_initial = int(fc.n_firms)
+        self.firms = FirmTable(capacity=int(self.n_initial * (1.5 + cfg.births.rate_monthly * cfg.months)))
+        self.market = Market(cfg.market, len(self.sector_names), self.streams["demand"])
+        self.firm_objects: list[Firm] = []
+        self._series: list[dict] = []
+        self._panel: list[pd.DataFrame] = []
+        self._births_this_month = 0
+        self._deaths_this_month = 0
+
+        rows = self.firms.add_rows(self.n_initial)
+        demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"])
+        if fc.initial_population == "stock":
+            demography.draw_stock_ages(self.firms, rows, fc, self.streams["population"])
+        self._create_agents(rows)
+        self.running = True
+        self._record_panel()
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "AllianceModel":
+        """Build a model from a composed config (``sim.load_config``) or a ``Config`` object."""
+        return cls(cfg)
+
+    # ----------------------------------------------------------------- phases
+    def step(self) -> None:
+        """One month; the phases and their order are documented in the class docstring."""
+        self.open_month()
+        demand = self.update_market()
+        self.trade(demand)
+        self.close_failed_firms()
+        self.found_new_firms()
+        self.record()
+
+    def open_month(self) -> None:
+        """Advance the clock and clear last month's per-firm transfers."""
+        self.month += 1
+        self.firms.transfers[: self.firms.n] = 0.0
+        self._births_this_month = 0
+        self._deaths_this_month = 0
+
+    def update_market(self) -> np.ndarray:
+        """Draw this month's demand index per sector."""
+        return self.market.update(self.month)
+
+    def trade(self, demand: np.ndarray) -> None:
+        """Revenue, costs, transfers and owner drawings for all living firms."""
+        economy.trade(self.firms, demand, self.cfg.firms, self.streams["firm_shocks"])
+
+    def close_failed_firms(self) -> np.ndarray:
+        """Exit every living firm with negative cash; return their rows."""
+        rows = demography.exits(self.firms)
+        if len(rows):
+            self.firms.alive[rows] = False
+            self.firms.death_month[rows] = self.month
+            for r in rows:
+                self.firm_objects[r].remove()
+        self._deaths_this_month = len(rows)
+        return rows
+
+    def found_new_firms(self) -> np.ndarray:
+        """Create this month's entrants with fresh ids; return their rows."""
+        rng = self.streams["births"]
+        k = demography.births_this_month(self.cfg.births.rate_monthly, self.n_initial, rng)
+        rows = self.firms.add_rows(k)
+        if k:
+            demography.draw_founding_traits(self.firms, rows, self.cfg.firms, self.month, rng)
+            self._create_agents(rows)
+        self._births_this_month = k
+        return rows
+
+    def record(self) -> None:
+        """Append this month's model-level series; snapshot the firm panel when due."""
+        self._series.append(metrics.month_record(self))
+        every = self.cfg.output.panel_every_months
+        if every and self.month % every == 0:
+            self._record_panel()
+
+    # ---------------------------------------------------------------- helpers
+    def _create_agents(self, rows: np.ndarray) -> None:
+        self.firm_objects.extend(Firm(self, r) for r in rows)
+
+    def _record_panel(self) -> None:
+        if self.cfg.output.panel_every_months:
+            self._panel.append(metrics.panel_snapshot(self))
+
+    def firm(self, firm_id: int) -> Firm:
+        """The firm with Mesa ``unique_id`` ``firm_id``, alive or dead."""
+        row = int(np.flatnonzero(self.firms.view("firm_id") == firm_id)[0])
+        return self.firm_objects[row]
+
+    @property
+    def living_rows(self) -> np.ndarray:
+        """Row indices of living firms."""
+        return np.flatnonzero(self.firms.view("alive"))
+
+    # ---------------------------------------------------------------- outputs
+    def series(self) -> pd.DataFrame:
+        """Model-level monthly series (one row per simulated month)."""
+        return pd.DataFrame(self._series)
+
+    def panel(self) -> pd.DataFrame:
+        """Firm panel: living firms at the configured snapshot months."""
+        if not self._panel:
+            return pd.DataFrame(columns=metrics.PANEL_COLUMNS)
+        return pd.concat(self._panel, ignore_index=True)
+
+    def firm_table(self) -> pd.DataFrame:
+        """One row per firm ever created: traits, birth, exit, age."""
+        return metrics.firm_table(self)
+
+    def summary(self) -> dict:
+        """Headline outcomes of the run (names as in ``sim.metrics``)."""
+        return metrics.summary(self)

@@ -1,0 +1,77 @@
+"""The firm population as a struct of numpy arrays (one row per firm ever born).
+
+Every state variable that the monthly update touches lives here, so that the
+whole population is updated with a few array operations. ``agents.firm.Firm``
+objects are views onto one row each. Rows are never reused: a dead firm keeps
+its row (``alive`` False) so that its history stays available.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Resource dimensions named in the five-stage model paper (000).
+RESOURCE_DIMENSIONS = ("finance", "technology", "market_access", "know_how")
+
+#: name -> (dtype, trailing shape, fill value, unit/meaning)
+FIELDS: dict[str, tuple[type, tuple, object, str]] = {
+    "alive": (bool, (), False, "firm is operating"),
+    "firm_id": (np.int64, (), -1, "Mesa unique_id of the firm"),
+    "birth_month": (np.int64, (), -1, "model month of founding (negative for a mixed-age stock)"),
+    "death_month": (np.int64, (), -1, "model month of exit, -1 while alive"),
+    "sector": (np.int64, (), 0, "sector index"),
+    "workers": (np.int64, (), 0, "employees besides the owner, 0-10"),
+    "base_revenue": (float, (), 0.0, "expected monthly revenue at demand index 1, currency/month"),
+    "input_cost_share": (float, (), 0.0, "variable input cost as a share of revenue"),
+    "fixed_cost": (float, (), 0.0, "fixed cost, currency/month"),
+    "cash": (float, (), 0.0, "cash buffer, currency"),
+    "revenue": (float, (), 0.0, "revenue of the last month, currency"),
+    "costs": (float, (), 0.0, "operating costs of the last month, currency"),
+    "owner_draw": (float, (), 0.0, "cash drawn by the owner last month, currency"),
+    "transfers": (float, (), 0.0, "recorded net transfers received last month (alliances, policy), currency"),
+    "volatility": (float, (), 0.0, "idiosyncratic revenue volatility, log units/month"),
+    "exposure": (float, (), 1.0, "elasticity of revenue to sector demand"),
+    "shock": (float, (), 0.0, "persistent own revenue shock, log units"),
+    "productivity": (float, (), 1.0, "revenue multiplier from innovation"),
+    "demand_boost": (float, (), 1.0, "revenue multiplier from market access (bridge alliances)"),
+    "input_cost_factor": (float, (), 1.0, "multiplier on input costs (cluster purchasing)"),
+    "capability": (float, (), 0.0, "alliance-management capability, 0-1"),
+    "cooperativeness": (float, (), 0.0, "propensity to cooperate rather than act opportunistically, 0-1"),
+    "planned": (bool, (), False, "planned (True) or opportunistic approach to alliances"),
+    "resources": (float, (len(RESOURCE_DIMENSIONS),), 0.0, "endowment per resource dimension, 0-1"),
+    "alliance_id": (np.int64, (), -1, "current alliance, -1 if none"),
+    "ever_allied": (bool, (), False, "has been in an alliance"),
+}
+
+
+class FirmTable:
+    """Columns of per-firm state with amortised growth.
+
+    Attributes:
+        n: number of rows in use (firms ever created).
+        capacity: allocated rows.
+    """
+
+    def __init__(self, capacity: int):
+        self.n = 0
+        self.capacity = max(int(capacity), 16)
+        for name, (dtype, shape, fill, _) in FIELDS.items():
+            setattr(self, name, np.full((self.capacity, *shape), fill, dtype=dtype))
+
+    def add_rows(self, k: int) -> np.ndarray:
+        """Reserve ``k`` new rows (filled with defaults) and return their indices."""
+        if self.n + k > self.capacity:
+            new_cap = max(self.capacity * 2, self.n + k)
+            for name, (dtype, shape, fill, _) in FIELDS.items():
+                old = getattr(self, name)
+                grown = np.full((new_cap, *shape), fill, dtype=dtype)
+                grown[: self.n] = old[: self.n]
+                setattr(self, name, grown)
+            self.capacity = new_cap
+        rows = np.arange(self.n, self.n + k)
+        self.n += k
+        return rows
+
+    def view(self, name: str) -> np.ndarray:
+        """The used part of column ``name`` (a view, valid until the next growth)."""
+        return getattr(self, name)[: self.n]
