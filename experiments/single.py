@@ -22,6 +22,9 @@ def run(cfg, out_dir: Path) -> dict:
             folder.table("series", model.series())
             folder.table("panel", model.panel())
             folder.table("firms", model.firm_table())
+            if model.alliances is not None:
+                folder.table("alliances", model.alliance_table())
+                folder.table("alliance_ledger", model.alliances.ledger_table())
         folder.json("summary", summary)
     except Exception as err:
         folder.finish("failed", error=f"{type(err).__name__}: {err}")

@@ -49,6 +49,7 @@ def draw_founding_traits(table: FirmTable, rows: np.ndarray, fc, month: int,
     table.cooperativeness[rows] = rng.beta(fc.cooperativeness_a, fc.cooperativeness_b, size=k)
     table.planned[rows] = rng.random(k) < fc.share_planned
     table.resources[rows] = rng.beta(fc.resource_a, fc.resource_b, size=(k, len(RESOURCE_DIMENSIONS)))
+    table.goal[rows] = rng.random(k)
     table.shock[rows] = 0.0
     table.birth_month[rows] = month
     table.death_month[rows] = -1

@@ -17,6 +17,12 @@ PANEL_COLUMNS = ["month", "firm_id", "sector", "age_months", "revenue", "costs",
 
 SURVIVAL_HORIZONS = (12, 24, 36, 60, 120)
 
+ALLIANCE_COLUMNS = ["alliance_id", "members", "size", "type", "formality", "control_behaviour",
+                    "control_output", "control_social", "start_month", "end_month", "end_cause",
+                    "goodwill_initial", "competence_initial", "goodwill_final", "competence_final",
+                    "opportunism_detected", "opportunism_undetected", "renegotiations",
+                    "benefit_total", "cost_total"]
+
 
 def month_record(model) -> dict:
     """Model-level values of the month just simulated."""
@@ -36,7 +42,17 @@ def month_record(model) -> dict:
         "total_revenue": float(revenue.sum()),
         "mean_cash": float(t.cash[:n][alive].mean()) if n_alive else 0.0,
         "share_allied": float(allied.sum() / n_alive) if n_alive else 0.0,
+        "mean_revenue_allied": float(t.revenue[:n][allied].mean()) if allied.any() else float("nan"),
+        "mean_revenue_independent": float(t.revenue[:n][alive & ~allied].mean())
+        if (alive & ~allied).any() else float("nan"),
     }
+    proc = model.alliances
+    rec["seekers"] = proc.seekers_this_month if proc else 0
+    rec["alliances_formed"] = proc.formed_this_month if proc else 0
+    rec["alliances_active"] = int(proc.table.active[: proc.table.n].sum()) if proc else 0
+    from sim.alliance_table import END_CAUSES
+    for cause in END_CAUSES:
+        rec[f"ended_{cause}"] = proc.ended_this_month[cause] if proc else 0
     for s, name in enumerate(model.sector_names):
         rec[f"demand_{name}"] = float(model.market.demand[s])
     return rec
@@ -110,4 +126,52 @@ def summary(model) -> dict:
     }
     for h in SURVIVAL_HORIZONS:
         out[f"survival_{h}m"] = survival_share(model, h)
+    out.update(alliance_summary(model))
     return out
+
+
+def alliance_end_share(start: np.ndarray, end: np.ndarray, horizon_month: int, within: int = 60,
+                       formed_by: int = 60) -> float | None:
+    """Share of alliances formed by month ``formed_by`` that ended within ``within`` months
+    of forming; alliances whose window reaches past the horizon count only if they ended."""
+    formed = start <= formed_by
+    if not formed.any():
+        return None
+    ended = (end >= 0) & (end - start <= within)
+    observed = ended | (start + within <= horizon_month)
+    sel = formed & observed
+    return float(ended[sel].mean()) if sel.any() else None
+
+
+def median_duration(start: np.ndarray, end: np.ndarray, horizon_month: int) -> float | None:
+    """Kaplan-Meier median alliance duration in months (active alliances are censored)."""
+    from scipy.stats import CensoredData, ecdf
+    if len(start) == 0:
+        return None
+    ended = end >= 0
+    dur = np.where(ended, end - start, horizon_month - start).astype(float) + 0.5
+    res = ecdf(CensoredData(uncensored=dur[ended], right=dur[~ended]))
+    surv = res.sf
+    below = np.flatnonzero(surv.probabilities <= 0.5)
+    return float(surv.quantiles[below[0]] - 0.5) if len(below) else None
+
+
+def alliance_summary(model) -> dict:
+    """Alliance outcomes of one run (all zero or None when alliances are disabled)."""
+    from sim.alliance_table import END_CAUSES
+    proc = model.alliances
+    if proc is None:
+        return {"alliances_formed": 0, "alliance_end_share_60m": None,
+                "alliance_median_duration_months": None,
+                "alliance_ends_by_cause": dict.fromkeys(END_CAUSES, 0)}
+    t = proc.table
+    start, end, cause = t.start_month[: t.n], t.end_month[: t.n], t.end_cause[: t.n]
+    return {
+        "alliances_formed": int(t.n),
+        "alliance_end_share_60m": alliance_end_share(start, end, model.month),
+        "alliance_median_duration_months": median_duration(start, end, model.month),
+        "alliance_ends_by_cause": {c: int((cause == k).sum()) for k, c in enumerate(END_CAUSES)},
+        "opportunism_detected": int(t.opportunism_detected[: t.n].sum()),
+        "opportunism_undetected": int(t.opportunism_undetected[: t.n].sum()),
+        "mean_goodwill_final": float(np.nanmean(proc.alliance_table()["goodwill_final"])) if t.n else None,
+    }

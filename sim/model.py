@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from agents.alliance import Alliance
 from agents.firm import Firm
 from sim import demography, economy, metrics
+from sim.lifecycle import AllianceProcess
 from sim.market import Market
 from sim.population import FirmTable
 from sim.rng import RandomStreams
@@ -21,23 +23,35 @@ class AllianceModel(mesa.Model):
 
     One step is one month. ``step()`` runs these phases, in this order:
 
-    1. ``open_month``: advance the clock, age firms, clear last month's transfers.
+    1. ``open_month``: advance the clock, clear last month's transfers.
     2. ``update_market``: draw this month's sector demand (crisis and large-firm
        competition applied), so every later phase sees the same demand.
-    3. ``trade``: every living firm books revenue and costs, receives recorded
-       transfers and pays its owner; vectorised over the population.
-    4. ``close_failed_firms``: firms with negative cash exit; their age at death
-       is recorded and their Mesa agent is removed (the row keeps the history).
-       Exit comes after trading so a firm dies from this month's result.
-    5. ``found_new_firms``: entrants are born after exits, so a newborn is never
+    3. ``form_alliances``: lifecycle stages 1-3 (rethink business, partner search
+       and consent, structure). Before trading, so search and formation costs
+       and a new alliance's first benefits fall in the month it forms.
+    4. ``run_alliances``: stage 4 (cooperate or cheat, detection, benefits set for
+       this month's trade, control and coordination costs, goodwill update).
+    5. ``trade``: every living firm books revenue and costs (with its alliance's
+       multipliers), receives recorded transfers and pays its owner; vectorised.
+    6. ``evaluate_alliances``: stage 5 after trade, because members judge the
+       benefits they have just realized; continue, renegotiate or dissolve.
+    7. ``close_failed_firms``: firms with negative cash exit; their age at death
+       is recorded, their Mesa agent removed (the row keeps the history) and
+       their alliances end with cause ``partner_exit``. Exit comes after trading
+       so a firm dies from this month's result.
+    8. ``found_new_firms``: entrants are born after exits, so a newborn is never
        judged on a month it did not trade.
-    6. ``record``: the monthly series, and the firm panel at its frequency.
+    9. ``record``: the monthly series, and the firm panel at its frequency.
+
+    With ``alliances.enabled=false`` phases 3, 4 and 6 do nothing and draw
+    nothing; every other stream sees the same draws (common random numbers).
 
     Attributes:
         cfg: the resolved configuration (``sim.params.Config`` fields).
         streams: named random streams (``sim.rng``).
         firms: per-firm state arrays (``sim.population.FirmTable``).
         market: sector demand (``sim.market.Market``).
+        alliances: the lifecycle (``sim.lifecycle.AllianceProcess``), None when disabled.
         month: months simulated so far (0 before the first step).
         n_initial: size of the initial population (rows ``0..n_initial-1``).
     """
@@ -57,6 +71,7 @@ class AllianceModel(mesa.Model):
         self.n_initial = int(fc.n_firms)
         self.firms = FirmTable(capacity=int(self.n_initial * (1.5 + cfg.births.rate_monthly * cfg.months)))
         self.market = Market(cfg.market, len(self.sector_names), self.streams["demand"])
+        self.alliances = AllianceProcess(self, cfg.alliances) if cfg.alliances.enabled else None
         self.firm_objects: list[Firm] = []
         self._series: list[dict] = []
         self._panel: list[pd.DataFrame] = []
@@ -80,8 +95,11 @@ class AllianceModel(mesa.Model):
     def step(self) -> None:
         """One month; the phases and their order are documented in the class docstring."""
         self.open_month()
-        demand = self.update_market()
+        demand, fall = self.update_market()
+        self.form_alliances()
+        self.run_alliances()
         self.trade(demand)
+        self.evaluate_alliances(fall)
         self.close_failed_firms()
         self.found_new_firms()
         self.record()
@@ -93,9 +111,26 @@ class AllianceModel(mesa.Model):
         self._births_this_month = 0
         self._deaths_this_month = 0
 
-    def update_market(self) -> np.ndarray:
-        """Draw this month's demand index per sector."""
-        return self.market.update(self.month)
+    def update_market(self) -> tuple[np.ndarray, np.ndarray]:
+        """Draw this month's demand index per sector; also return its fall from last month (share)."""
+        before = self.market.demand.copy()
+        demand = self.market.update(self.month)
+        return demand, np.clip(1.0 - demand / before, 0.0, None)
+
+    def form_alliances(self) -> None:
+        """Lifecycle stages 1-3 (``sim.matching``, ``sim.lifecycle``)."""
+        if self.alliances is not None:
+            self.alliances.form()
+
+    def run_alliances(self) -> None:
+        """Lifecycle stage 4 (``sim.lifecycle``, ``sim.trust``, ``sim.alliance_types``)."""
+        if self.alliances is not None:
+            self.alliances.implement()
+
+    def evaluate_alliances(self, demand_fall: np.ndarray) -> None:
+        """Lifecycle stage 5; ``demand_fall`` flags shocks that trigger an evaluation."""
+        if self.alliances is not None:
+            self.alliances.evaluate(demand_fall)
 
     def trade(self, demand: np.ndarray) -> None:
         """Revenue, costs, transfers and owner drawings for all living firms."""
@@ -109,6 +144,8 @@ class AllianceModel(mesa.Model):
             self.firms.death_month[rows] = self.month
             for r in rows:
                 self.firm_objects[r].remove()
+            if self.alliances is not None:
+                self.alliances.handle_exits(rows)
         self._deaths_this_month = len(rows)
         return rows
 
@@ -162,6 +199,18 @@ class AllianceModel(mesa.Model):
     def firm_table(self) -> pd.DataFrame:
         """One row per firm ever created: traits, birth, exit, age."""
         return metrics.firm_table(self)
+
+    def alliance(self, alliance_id: int) -> Alliance:
+        """A view of alliance ``alliance_id`` (members, type, governance, trust)."""
+        if self.alliances is None or not 0 <= alliance_id < self.alliances.table.n:
+            raise KeyError(f"no alliance with id {alliance_id}")
+        return Alliance(self, alliance_id)
+
+    def alliance_table(self) -> pd.DataFrame:
+        """One row per alliance ever formed (empty when alliances are disabled)."""
+        if self.alliances is None:
+            return pd.DataFrame(columns=metrics.ALLIANCE_COLUMNS)
+        return self.alliances.alliance_table()
 
     def summary(self) -> dict:
         """Headline outcomes of the run (names as in ``sim.metrics``)."""

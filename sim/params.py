@@ -16,6 +16,10 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 
+#: Alliance types and their source of benefit (001): shared purchasing, market access, knowledge.
+ALLIANCE_TYPES = ("cluster", "bridge", "innovation")
+
+
 class ConfigError(ValueError):
     """A user mistake in the configuration, reported as one line before the run."""
 
@@ -124,10 +128,142 @@ class MarketConfig:
 
 
 @dataclass
-class AlliancesConfig:
-    """Alliance process switch; the lifecycle parameters live here (alliance issue)."""
+class SearchConfig:
+    """Stages 1-2: rethink business (who seeks a partner) and partner search and choice."""
 
-    enabled: bool = param(False, doc="run the alliance lifecycle")
+    p_seek_max: float = param(0.06, 0, 1, "probability/month",
+                              "monthly chance to start seeking for a firm with full need and cooperativeness")
+    weight_gap: float = param(0.6, 0, 1, "share", "weight of the largest resource gap in the need to ally")
+    weight_pressure: float = param(0.4, 0, 1, "share", "weight of performance pressure (cash stress)")
+    planned_gap_focus: float = param(0.8, 0, 1, "share",
+                                     "planned firms weigh gaps this much more than pressure (003)")
+    min_age_months: int = param(12, 0, 1200, "months", "firms younger than this do not seek partners")
+    cooldown_months: int = param(6, 0, 1200, "months", "months after an alliance ends before seeking again")
+    search_cost: float = param(300.0, 0, 1e7, "currency/month", "cost of a month of searching")
+    min_cash_months: float = param(2.0, 0, 120, "months of fixed cost",
+                                   "a firm seeks only if its cash covers this buffer (it must afford the search)")
+    n_candidates_planned: int = param(12, 1, 200, "firms", "candidates seen by a planned seeker")
+    n_candidates_opportunistic: int = param(4, 1, 200, "firms", "candidates seen by an opportunistic seeker")
+    share_referrals: float = param(0.25, 0, 1, "share",
+                                   "share of candidate slots filled through past partners' partners")
+    weight_compatibility: float = param(1.0, 0, 10, "score weight", "strategic compatibility (goals)")
+    weight_complementarity: float = param(1.0, 0, 10, "score weight", "partner's strength on my gap")
+    weight_capability: float = param(0.5, 0, 10, "score weight", "partner's perceived alliance capability")
+    weight_reputation: float = param(0.5, 0, 10, "score weight", "partner's record of no detected opportunism")
+    weight_economic_potential: float = param(0.5, 0, 10, "score weight",
+                                             "partner's financial soundness (000: economic potential)")
+    weight_prior_tie: float = param(0.5, 0, 10, "score weight", "bonus for a past partner or a referral")
+    perception_noise: float = param(0.25, 0, 5, "score units", "sd of error in judging a candidate")
+    planned_noise_factor: float = param(0.5, 0, 5, "", "planned seekers judge with this share of the noise")
+    accept_threshold: float = param(1.2, -10, 50, "score", "least score a firm accepts in a partner")
+
+
+@dataclass
+class StructureConfig:
+    """Stage 3: contributions, type, formality and control mechanisms, and their costs."""
+
+    max_group_size: int = param(2, 2, 20, "firms", "largest alliance; 2 means dyads only")
+    types_enabled: list = param(["cluster", "bridge", "innovation"], doc="alliance types that can form")
+    contribution_rule: str = param("equal", choices=("equal", "proportional"),
+                                   doc="members share alliance costs equally or by revenue")
+    formation_cost: float = param(1500.0, 0, 1e8, "currency/member",
+                                  "one-off cost of negotiating and setting up, per member, at formality 0")
+    formation_cost_formal: float = param(1500.0, 0, 1e8, "currency/member",
+                                         "extra one-off cost of a fully formal contract")
+    formality_base: float = param(0.3, 0, 1, "0-1", "formality of an opportunistic firm's agreement")
+    formality_planned: float = param(0.3, 0, 1, "0-1", "extra formality when the initiator plans (003)")
+    control_base: float = param(0.2, 0, 1, "0-1", "control intensity chosen at full initial trust")
+    control_trust_substitution: float = param(0.5, 0, 1, "0-1",
+                                              "extra control per unit of missing goodwill trust (Das and Teng)")
+    control_intensity: float = param(1.0, 0, 5, "multiplier", "scales all control chosen (policy lever)")
+    cost_behaviour_control: float = param(600.0, 0, 1e7, "currency/month", "monthly cost of full behaviour control")
+    cost_output_control: float = param(400.0, 0, 1e7, "currency/month", "monthly cost of full output control")
+    cost_social_control: float = param(100.0, 0, 1e7, "currency/month", "monthly cost of full social control")
+    coordination_cost: float = param(150.0, 0, 1e7, "currency/month", "coordination cost per member in a dyad")
+    coordination_exponent: float = param(1.5, 0, 5, "", "coordination cost grows as (size - 1)^exponent")
+
+
+@dataclass
+class AllianceTypesConfig:
+    """Where each type's benefit comes from (001; model brief section 4)."""
+
+    cluster_max_savings: float = param(0.12, 0, 0.9, "share of input costs",
+                                       "input-cost saving as pooled volume grows (assumption, sweep 0.03-0.15)")
+    cluster_half_volume: float = param(20_000.0, 1, 1e9, "currency/month",
+                                       "pooled monthly purchases at which half the saving is reached")
+    bridge_access_gain: float = param(0.3, 0, 2, "share of revenue",
+                                      "demand gain through a partner with full market access")
+    bridge_foreign_volatility: float = param(0.25, 0, 3, "log units/month",
+                                             "sd of the foreign-market shock on the bridge gain")
+    bridge_foreign_persistence: float = param(0.8, 0, 0.999, "AR(1)", "persistence of the foreign shock")
+    innovation_delay_months: int = param(12, 0, 600, "months", "months before knowledge raises productivity")
+    innovation_rate: float = param(0.03, 0, 1, "share/month",
+                                   "monthly productivity gain at full absorptive capacity and partner knowledge")
+    innovation_max_gain: float = param(0.2, 0, 5, "share", "cap on productivity gained in one alliance")
+    innovation_failure: float = param(0.3, 0, 1, "probability", "chance the project never pays (performance risk)")
+    performance_noise: float = param(0.3, 0, 3, "log units", "sd of monthly performance risk on benefits")
+
+
+@dataclass
+class BehaviourConfig:
+    """Stage 4: cooperation or opportunism, and its detection by control."""
+
+    opportunism_scale: float = param(0.25, 0, 1, "probability/month",
+                                     "chance of an opportunistic act for a firm with zero cooperativeness")
+    temptation: float = param(0.5, 0, 5, "", "extra pull of opportunism as the partner's resources grow")
+    deterrence: float = param(0.6, 0, 1, "share", "share of opportunism deterred by full control")
+    trust_restraint: float = param(0.5, 0, 1, "share", "share of opportunism restrained by full goodwill")
+    detection_base: float = param(0.15, 0, 1, "probability", "chance a partner notices opportunism without control")
+    detection_behaviour: float = param(0.6, 0, 1, "probability", "detection by full behaviour control")
+    detection_output: float = param(0.4, 0, 1, "probability", "detection by full output control")
+    detection_social: float = param(0.2, 0, 1, "probability", "detection by full social control")
+    harm: float = param(0.5, 0, 1, "share", "share of a partner's monthly benefit lost to one opportunistic act")
+
+
+@dataclass
+class TrustConfig:
+    """Goodwill and competence trust: initial level, slow build, quick loss, crowding out."""
+
+    goodwill_initial: float = param(0.35, 0, 1, "0-1", "goodwill trust towards a stranger")
+    competence_initial: float = param(0.35, 0, 1, "0-1", "competence trust towards a stranger")
+    goodwill_weight_capability: float = param(0.2, 0, 1, "0-1",
+                                              "initial goodwill added by partner's perceived capability (004)")
+    goodwill_weight_prior_tie: float = param(0.3, 0, 1, "0-1", "initial goodwill added by a prior tie (004)")
+    competence_weight_capability: float = param(0.4, 0, 1, "0-1",
+                                                "initial competence trust added by perceived capability (004)")
+    competence_weight_prior_tie: float = param(0.1, 0, 1, "0-1", "initial competence trust added by a prior tie")
+    build_rate: float = param(0.05, 0, 1, "share/month", "share of the gap to full trust closed per good month")
+    loss_rate: float = param(0.4, 0, 1, "share/event", "share of goodwill trust lost on detected opportunism")
+    competence_loss_rate: float = param(0.1, 0, 1, "share/month", "competence trust lost per month of shortfall")
+    crowding_out: float = param(0.5, 0, 1, "share", "share of goodwill building blocked by full formal control")
+
+
+@dataclass
+class EvaluationConfig:
+    """Stage 5: periodic and shock-triggered evaluation; continue, renegotiate or dissolve."""
+
+    every_months: int = param(12, 1, 600, "months", "months between regular evaluations")
+    shock_threshold: float = param(0.1, 0, 1, "share of demand", "a monthly sector demand fall that triggers one")
+    trust_exit_threshold: float = param(0.2, 0, 1, "0-1", "goodwill trust below which a member leaves")
+    benefit_cost_ratio_min: float = param(0.8, 0, 10, "ratio", "least benefit/cost that keeps a member content")
+    renegotiation_success: float = param(0.8, 0, 1, "probability",
+                                         "chance a renegotiation succeeds with full capability or full goodwill")
+    control_step: float = param(0.2, 0, 1, "0-1", "change of control intensity in a renegotiation")
+    capability_learning: float = param(0.05, 0, 1, "share",
+                                       "share of the gap to full capability closed per evaluation (weak, 003)")
+
+
+@dataclass
+class AlliancesConfig:
+    """The alliance lifecycle (model brief sections 3-5); ``enabled`` switches it off whole."""
+
+    enabled: bool = param(True, doc="run the alliance lifecycle; false gives the same world without alliances")
+    search: SearchConfig = field(default_factory=SearchConfig)
+    structure: StructureConfig = field(default_factory=StructureConfig)
+    types: AllianceTypesConfig = field(default_factory=AllianceTypesConfig)
+    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
 @dataclass
@@ -226,6 +362,10 @@ def _check_cross_fields(cfg: Any) -> None:
                           f"{len(names)}; allowed: one share per sector, at least one sector")
     if abs(sum(shares) - 1.0) > 1e-6:
         raise ConfigError(f"firms.sector_shares={shares} sums to {sum(shares):.4g}; allowed: shares summing to 1")
+    for t in cfg.alliances.structure.types_enabled:
+        if t not in ALLIANCE_TYPES:
+            raise ConfigError(f"alliances.structure.types_enabled contains {t!r}; allowed: "
+                              f"{', '.join(ALLIANCE_TYPES)}")
     for s in cfg.market.competition.sectors:
         if not 0 <= s < len(names):
             raise ConfigError(f"market.competition.sectors contains {s}; allowed: sector indices "

@@ -13,6 +13,9 @@ import numpy as np
 #: Resource dimensions named in the five-stage model paper (000).
 RESOURCE_DIMENSIONS = ("finance", "technology", "market_access", "know_how")
 
+#: How many recent partners a firm remembers for referrals and prior ties.
+PAST_PARTNERS = 3
+
 #: name -> (dtype, trailing shape, fill value, unit/meaning)
 FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "alive": (bool, (), False, "firm is operating"),
@@ -39,7 +42,12 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "cooperativeness": (float, (), 0.0, "propensity to cooperate rather than act opportunistically, 0-1"),
     "planned": (bool, (), False, "planned (True) or opportunistic approach to alliances"),
     "resources": (float, (len(RESOURCE_DIMENSIONS),), 0.0, "endowment per resource dimension, 0-1"),
+    "goal": (float, (), 0.5, "strategic orientation (stability 0 to growth 1), for compatibility"),
     "alliance_id": (np.int64, (), -1, "current alliance, -1 if none"),
+    "alliances_joined": (np.int64, (), 0, "alliances joined so far (experience)"),
+    "last_alliance_end": (np.int64, (), -10_000, "month the firm's last alliance ended"),
+    "opportunism_detected": (np.int64, (), 0, "opportunistic acts of this firm detected by partners"),
+    "past_partners": (np.int64, (PAST_PARTNERS,), -1, "rows of the most recent partners (referrals, ties)"),
     "ever_allied": (bool, (), False, "has been in an alliance"),
 }
 

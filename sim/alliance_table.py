@@ -1,0 +1,95 @@
+"""Alliance state as a struct of numpy arrays: one row per alliance ever formed.
+
+Member-level quantities are (alliances x max_group_size) matrices with ``-1``
+padding in ``members``, so a month of every alliance is a few array operations.
+``agents.alliance.Alliance`` is a readable view onto one row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.params import ALLIANCE_TYPES
+
+#: Causes of an alliance's end; code = index. ``active`` alliances have cause -1.
+END_CAUSES = (
+    "low_benefit",            # benefits stayed below costs after renegotiation
+    "lost_trust",             # goodwill trust fell below the exit threshold
+    "detected_opportunism",   # a partner's opportunism was caught and trust collapsed
+    "partner_exit",           # a member closed down (ran out of cash)
+    "renegotiation_failed",   # members could not agree on new terms
+)
+CAUSE = {name: code for code, name in enumerate(END_CAUSES)}
+TYPE = {name: code for code, name in enumerate(ALLIANCE_TYPES)}
+
+#: name -> (dtype, per-member?, fill, meaning)
+ALLIANCE_FIELDS: dict[str, tuple[type, bool, object, str]] = {
+    "active": (bool, False, False, "alliance is running"),
+    "kind": (np.int64, False, 0, "type code (cluster, bridge, innovation)"),
+    "members": (np.int64, True, -1, "firm rows of members, -1 for empty seats"),
+    "share": (float, True, 0.0, "member's share of alliance costs"),
+    "start_month": (np.int64, False, -1, "month formed"),
+    "end_month": (np.int64, False, -1, "month ended, -1 while active"),
+    "end_cause": (np.int64, False, -1, "code in END_CAUSES, -1 while active"),
+    "formality": (float, False, 0.0, "formality of the agreement, 0-1"),
+    "control_behaviour": (float, False, 0.0, "behaviour control intensity, 0-1"),
+    "control_output": (float, False, 0.0, "output control intensity, 0-1"),
+    "control_social": (float, False, 0.0, "social control intensity, 0-1"),
+    "goodwill": (float, True, 0.0, "member's goodwill trust in its partners, 0-1"),
+    "competence": (float, True, 0.0, "member's competence trust in its partners, 0-1"),
+    "goodwill_initial": (float, False, 0.0, "mean goodwill trust at formation"),
+    "competence_initial": (float, False, 0.0, "mean competence trust at formation"),
+    "opportunism_detected": (np.int64, False, 0, "opportunistic acts detected"),
+    "opportunism_undetected": (np.int64, False, 0, "opportunistic acts not detected"),
+    "detected_since_eval": (np.int64, False, 0, "detected acts since the last evaluation"),
+    "expected_benefit": (float, True, 0.0, "member's expected monthly benefit at formation, currency"),
+    "member_benefit": (float, True, 0.0, "member's realized benefit since joining, currency"),
+    "member_cost": (float, True, 0.0, "member's running alliance costs (control, coordination) since joining, currency"),
+    "benefit_total": (float, False, 0.0, "realized benefit of all members over the alliance's life, currency"),
+    "cost_total": (float, False, 0.0, "alliance costs of all members over the alliance's life, currency"),
+    "last_eval_month": (np.int64, False, -1, "month of the last evaluation"),
+    "renegotiations": (np.int64, False, 0, "renegotiations so far"),
+    "strikes": (np.int64, False, 0, "evaluations in a row with benefit below cost"),
+    "project_fails": (bool, False, False, "innovation project that will never pay (performance risk)"),
+    "foreign_shock": (float, False, 0.0, "foreign-market shock of a bridge alliance, log units"),
+    "productivity_gained": (float, True, 0.0, "productivity each member gained in this alliance"),
+}
+
+
+class AllianceTable:
+    """Columns of per-alliance state with amortised growth.
+
+    Attributes:
+        n: alliances ever formed.
+        group: seats per alliance (the configured maximum group size).
+    """
+
+    def __init__(self, capacity: int, group: int):
+        self.n = 0
+        self.group = int(group)
+        self.capacity = max(int(capacity), 16)
+        for name, (dtype, per_member, fill, _) in ALLIANCE_FIELDS.items():
+            shape = (self.capacity, self.group) if per_member else (self.capacity,)
+            setattr(self, name, np.full(shape, fill, dtype=dtype))
+
+    def add_rows(self, k: int) -> np.ndarray:
+        """Reserve ``k`` new alliance rows and return their indices."""
+        if self.n + k > self.capacity:
+            new_cap = max(self.capacity * 2, self.n + k)
+            for name, (dtype, per_member, fill, _) in ALLIANCE_FIELDS.items():
+                old = getattr(self, name)
+                grown = np.full((new_cap, *old.shape[1:]), fill, dtype=dtype)
+                grown[: self.n] = old[: self.n]
+                setattr(self, name, grown)
+            self.capacity = new_cap
+        rows = np.arange(self.n, self.n + k)
+        self.n += k
+        return rows
+
+    def active_rows(self) -> np.ndarray:
+        """Rows of running alliances."""
+        return np.flatnonzero(self.active[: self.n])
+
+    def size(self, rows: np.ndarray) -> np.ndarray:
+        """Number of members of each alliance in ``rows``."""
+        return (self.members[rows] >= 0).sum(axis=1)

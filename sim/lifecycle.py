@@ -1,0 +1,402 @@
+"""The alliance lifecycle: structure (stage 3), implementation (4), evaluation and dissolution (5).
+
+Stages 1 and 2 (rethink business, partner search) are in ``sim.matching``; trust
+and control rules in ``sim.trust``; benefits by type in ``sim.alliance_types``.
+``AllianceProcess`` owns the alliance table and calls them in the order the
+model's step gives. Every unit of money an alliance moves (search, formation,
+control and coordination costs) is charged to the firm as a recorded transfer
+and booked in ``ledger`` by month and purpose, so it can be accounted for.
+Three random streams are used: ``alliance_search`` (stages 1-2),
+``alliance_behaviour`` (opportunism and detection) and ``alliance_outcomes``
+(performance risk, foreign shocks, renegotiation).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from sim import alliance_types, matching, trust
+from sim.alliance_table import CAUSE, END_CAUSES, TYPE, AllianceTable
+from sim.params import ALLIANCE_TYPES
+from sim.population import FirmTable
+
+LEDGER_ITEMS = ("search_cost", "formation_cost", "control_cost", "coordination_cost")
+
+
+class AllianceProcess:
+    """Forms, runs, evaluates and dissolves alliances among the model's firms.
+
+    Attributes:
+        table: alliance state (``sim.alliance_table.AllianceTable``).
+        ledger: month -> item -> currency paid by firms for alliances.
+        candidate_sources: extra candidate providers (e.g. a broker policy).
+        formation_hooks: callables ``(model, alliance_rows)`` run after alliances form
+            (e.g. a formation grant); they may add recorded transfers.
+    """
+
+    def __init__(self, model, cfg):
+        self.model = model
+        self.cfg = cfg
+        self.table = AllianceTable(capacity=max(64, model.n_initial // 2), group=cfg.structure.max_group_size)
+        self.ledger: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(LEDGER_ITEMS, 0.0))
+        self.candidate_sources: list[matching.CandidateSource] = []
+        self.formation_hooks: list = []
+        self.formed_this_month = 0
+        self.ended_this_month: dict[str, int] = dict.fromkeys(END_CAUSES, 0)
+        self.seekers_this_month = 0
+        self.member_ids: list[list[int]] = []  # every firm that sat in each alliance, by firm id
+        self._rng_search = model.streams["alliance_search"]
+        self._rng_behaviour = model.streams["alliance_behaviour"]
+        self._rng_outcomes = model.streams["alliance_outcomes"]
+
+    @property
+    def firms(self) -> FirmTable:
+        return self.model.firms
+
+    def _charge(self, rows: np.ndarray, amounts: np.ndarray, item: str) -> None:
+        """Pay ``amounts`` from firms ``rows`` as recorded transfers, booked under ``item``."""
+        np.subtract.at(self.firms.transfers, rows, amounts)
+        self.ledger[self.model.month][item] += float(np.sum(amounts))
+
+    # ------------------------------------------------------ stages 1-3: form
+    def form(self) -> np.ndarray:
+        """Stages 1-3 for this month: who seeks, who agrees, and how new alliances are structured."""
+        self.formed_this_month = 0
+        self.ended_this_month = dict.fromkeys(END_CAUSES, 0)
+        cfg, firms, month = self.cfg, self.firms, self.model.month
+        seekers = matching.choose_seekers(firms, month, cfg.search, self.model.cfg.firms.cash_target_months,
+                                          self._rng_search)
+        self.seekers_this_month = len(seekers)
+        if len(seekers) == 0:
+            return np.zeros(0, dtype=np.int64)
+        self._charge(seekers, np.full(len(seekers), cfg.search.search_cost), "search_cost")
+        props = matching.find_partners(self.model, seekers, cfg, self.candidate_sources, self._rng_search,
+                                       joinable=self._joinable())
+        new_rows = self._structure(props)
+        for hook in self.formation_hooks:
+            hook(self.model, new_rows)
+        return new_rows
+
+    def _joinable(self) -> np.ndarray | None:
+        """Firms in a cluster alliance with a free seat (only when groups are allowed)."""
+        t = self.table
+        if t.group <= 2:
+            return None
+        act = t.active_rows()
+        open_rows = act[(t.kind[act] == TYPE["cluster"]) & (t.size(act) < t.group)]
+        members = t.members[open_rows]
+        mask = np.zeros(self.firms.n, dtype=bool)
+        mask[members[members >= 0]] = True
+        return mask
+
+    def _structure(self, props: matching.Proposals) -> np.ndarray:
+        """Stage 3: resolve conflicts in a random order, then set members, type, shares,
+        formality, control and initial trust; charge formation costs."""
+        firms, t, month = self.firms, self.table, self.model.month
+        taken: set[int] = set()
+        pairs, joins = [], []
+        room: dict[int, int] = {}
+        for i in self._rng_search.permutation(len(props.seeker)):
+            a, b = int(props.seeker[i]), int(props.partner[i])
+            if a in taken:
+                continue
+            aid = int(firms.alliance_id[b])
+            if aid >= 0:  # join an existing cluster group
+                free = room.setdefault(aid, t.group - int((t.members[aid] >= 0).sum()))
+                if free > 0:
+                    room[aid] = free - 1
+                    taken.add(a)
+                    joins.append((i, aid))
+            elif b not in taken:
+                taken.update((a, b))
+                pairs.append(i)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        rows = t.add_rows(len(pairs))
+        if len(pairs):
+            self._open_alliances(rows, props, pairs)
+        for i, aid in joins:
+            self._join(aid, int(props.seeker[i]), float(props.tie[i]), float(props.brokered[i]))
+        self.formed_this_month = len(pairs)
+        return rows
+
+    def _open_alliances(self, rows: np.ndarray, props: matching.Proposals, idx: np.ndarray) -> None:
+        cfg, firms, t, month = self.cfg, self.firms, self.table, self.model.month
+        sc, tc = cfg.structure, cfg.trust
+        a, b = props.seeker[idx], props.partner[idx]
+        t.active[rows] = True
+        t.kind[rows] = props.kind[idx]
+        t.members[rows, 0], t.members[rows, 1] = a, b
+        t.start_month[rows] = month
+        t.last_eval_month[rows] = month
+        tie, brokered = props.tie[idx], props.brokered[idx]
+        gw = np.stack([trust.initial_goodwill(firms.capability[b], tie, tc, brokered),
+                       trust.initial_goodwill(firms.capability[a], tie, tc, brokered)], 1)
+        ct = np.stack([trust.initial_competence(firms.capability[b], tie, tc, brokered),
+                       trust.initial_competence(firms.capability[a], tie, tc, brokered)], 1)
+        t.goodwill[rows, :2], t.competence[rows, :2] = gw, ct
+        t.goodwill_initial[rows], t.competence_initial[rows] = gw.mean(1), ct.mean(1)
+        t.formality[rows] = np.clip(sc.formality_base + sc.formality_planned * firms.planned[a], 0.0, 1.0)
+        t.control_behaviour[rows], t.control_output[rows], t.control_social[rows] = \
+            trust.choose_control(gw.mean(1), t.formality[rows], sc)
+        t.project_fails[rows] = (self._rng_outcomes.random(len(rows)) < cfg.types.innovation_failure) \
+            & (props.kind[idx] == TYPE["innovation"])
+        self.member_ids.extend([int(x), int(y)] for x, y in zip(firms.firm_id[a], firms.firm_id[b]))
+        for firm_rows in (a, b):
+            firms.alliance_id[firm_rows] = rows
+            firms.ever_allied[firm_rows] = True
+            firms.alliances_joined[firm_rows] += 1
+        self._set_shares(rows)
+        t.expected_benefit[rows] = alliance_types.expected_benefit(firms, t, rows, cfg.types)
+        fee = sc.formation_cost + sc.formation_cost_formal * t.formality[rows]
+        self._charge(np.concatenate([a, b]), np.concatenate([fee, fee]), "formation_cost")
+        t.cost_total[rows] += 2 * fee
+
+    def _join(self, aid: int, firm_row: int, tie: float, brokered: float) -> None:
+        """Seat ``firm_row`` in the cluster group ``aid`` and charge its formation cost."""
+        cfg, firms, t = self.cfg, self.firms, self.table
+        seat = int(np.flatnonzero(t.members[aid] < 0)[0])
+        others = t.members[aid][t.members[aid] >= 0]
+        t.members[aid, seat] = firm_row
+        tc = cfg.trust
+        partner_cap = firms.capability[others].mean()
+        t.goodwill[aid, seat] = trust.initial_goodwill(partner_cap, tie, tc, brokered)
+        t.competence[aid, seat] = trust.initial_competence(partner_cap, tie, tc, brokered)
+        firms.alliance_id[firm_row] = aid
+        self.member_ids[aid].append(int(firms.firm_id[firm_row]))
+        firms.ever_allied[firm_row] = True
+        firms.alliances_joined[firm_row] += 1
+        rows = np.array([aid])
+        self._set_shares(rows)
+        t.expected_benefit[rows] = alliance_types.expected_benefit(firms, t, rows, cfg.types)
+        fee = cfg.structure.formation_cost + cfg.structure.formation_cost_formal * t.formality[aid]
+        self._charge(np.array([firm_row]), np.array([fee]), "formation_cost")
+        t.cost_total[aid] += fee
+
+    def _set_shares(self, rows: np.ndarray) -> None:
+        """Members' shares of alliance costs: equal, or in proportion to expected revenue."""
+        t, firms = self.table, self.firms
+        m = t.members[rows]
+        valid = m >= 0
+        if self.cfg.structure.contribution_rule == "proportional":
+            weight = np.where(valid, firms.base_revenue[np.maximum(m, 0)], 0.0)
+        else:
+            weight = valid.astype(float)
+        t.share[rows] = weight / weight.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------- stage 4: implementation
+    def implement(self) -> None:
+        """Stage 4 for every running alliance: behaviour, detection, benefits for this
+        month's trading, control and coordination costs, goodwill update."""
+        firms, t, cfg = self.firms, self.table, self.cfg
+        n = firms.n
+        firms.demand_boost[:n] = 1.0
+        firms.input_cost_factor[:n] = 1.0
+        act = t.active_rows()
+        if len(act) == 0:
+            return
+        m = t.members[act]
+        valid = m >= 0
+        mc = np.maximum(m, 0)
+        cb, co, cs = t.control_behaviour[act], t.control_output[act], t.control_social[act]
+        bc = cfg.behaviour
+
+        # Cooperate or act opportunistically (free-riding, appropriating knowledge).
+        partner_strength = alliance_types.mean_over_partners(firms.resources[mc].mean(axis=2), valid)
+        p_opp = (bc.opportunism_scale * (1.0 - firms.cooperativeness[mc])
+                 * (1.0 + bc.temptation * partner_strength)
+                 * (1.0 - bc.deterrence * trust.control_strength(cb, co, cs))[:, None]
+                 * (1.0 - bc.trust_restraint * t.goodwill[act]))
+        opp = (self._rng_behaviour.random(m.shape) < np.clip(p_opp, 0.0, 1.0)) & valid
+        detected = opp & (self._rng_behaviour.random(m.shape)
+                          < trust.detection_probability(cb, co, cs, bc)[:, None])
+        n_det = detected.sum(axis=1)
+        t.opportunism_detected[act] += n_det
+        t.opportunism_undetected[act] += (opp & ~detected).sum(axis=1)
+        t.detected_since_eval[act] += n_det
+        np.add.at(firms.opportunism_detected, m[detected], 1)
+
+        # Benefits by type; a partner's opportunism takes ``harm`` of a member's benefit.
+        opp_partners = opp.sum(axis=1)[:, None] - opp
+        harm = (1.0 - bc.harm) ** opp_partners
+        delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._rng_outcomes)
+        self._delivered = (act, np.where(valid, delivered, 1.0))
+
+        # Monthly control and coordination costs.
+        size = valid.sum(axis=1)
+        control = trust.control_cost(cb, co, cs, cfg.structure)[:, None] * t.share[act]
+        coord = np.broadcast_to((cfg.structure.coordination_cost
+                                 * np.maximum(size - 1, 1) ** cfg.structure.coordination_exponent)[:, None],
+                                m.shape)
+        self._charge(m[valid], control[valid], "control_cost")
+        self._charge(m[valid], coord[valid], "coordination_cost")
+        cost = np.where(valid, control + coord, 0.0)
+        t.member_cost[act] += cost
+        t.cost_total[act] += cost.sum(axis=1)
+
+        # Goodwill: each member sees the detected acts of its partners.
+        saw = (detected.sum(axis=1)[:, None] - detected) > 0
+        formal = trust.formal_control(t.formality[act], cb, co)[:, None]
+        t.goodwill[act] = np.where(valid, trust.update_goodwill(t.goodwill[act], saw, formal, cfg.trust), 0.0)
+
+    # --------------------------------------------------- stage 5: evaluation
+    def evaluate(self, demand_fall: np.ndarray) -> None:
+        """After trading: book realized benefits, update competence trust, then evaluate
+        alliances that are due (periodically, after detected opportunism, or after a
+        demand shock in a member's sector): continue, renegotiate or dissolve."""
+        firms, t, cfg, month = self.firms, self.table, self.cfg, self.model.month
+        act = t.active_rows()
+        if len(act) == 0:
+            return
+        m = t.members[act]
+        valid = m >= 0
+        mc = np.maximum(m, 0)
+        benefit = np.where(valid, alliance_types.realized_benefit(firms, t, act), 0.0)
+        t.member_benefit[act] += benefit
+        t.benefit_total[act] += benefit.sum(axis=1)
+        d_act, delivered = self._delivered
+        if len(d_act) == len(act):
+            t.competence[act] = np.where(valid, trust.update_competence(t.competence[act], delivered, cfg.trust),
+                                         0.0)
+
+        ec = cfg.evaluation
+        shocked = (np.where(valid, demand_fall[firms.sector[mc]], 0.0) >= ec.shock_threshold).any(axis=1)
+        due = (month - t.last_eval_month[act] >= ec.every_months) | (t.detected_since_eval[act] > 0) | shocked
+        rows = act[due]
+        if len(rows) == 0:
+            return
+        m, valid = t.members[rows], t.members[rows] >= 0
+        mc = np.maximum(m, 0)
+        gw = np.where(valid, t.goodwill[rows], np.inf).min(axis=1)
+        # An innovation alliance is not judged on benefits before one full window of learning.
+        in_delay = (t.kind[rows] == TYPE["innovation"]) & \
+            (month - t.start_month[rows] < cfg.types.innovation_delay_months + ec.every_months)
+        # Members judge the relationship on everything it has delivered against its running costs.
+        ratio = np.where(valid, t.member_benefit[rows] / np.maximum(t.member_cost[rows], 1e-9), np.inf)
+        content = ((ratio >= ec.benefit_cost_ratio_min) | ~valid).all(axis=1) | in_delay
+
+        lost_trust = gw < ec.trust_exit_threshold
+        cause = np.where(t.detected_since_eval[rows] > 0, CAUSE["detected_opportunism"], CAUSE["lost_trust"])
+        unhappy = ~lost_trust & ~content
+        give_up = unhappy & (t.strikes[rows] >= 1)
+        try_again = unhappy & ~give_up
+        cap = np.where(valid, firms.capability[mc], 0.0).sum(1) / valid.sum(1)
+        # Capability and goodwill partly substitute in getting new terms agreed (004).
+        p_ok = ec.renegotiation_success * (1.0 - (1.0 - cap) * (1.0 - np.clip(gw, 0.0, 1.0)))
+        u = self._rng_outcomes.random(len(rows))
+        reneg_ok = try_again & (u < p_ok)
+        reneg_fail = try_again & ~reneg_ok
+
+        # Renegotiation: tighten control after opportunism or with low trust, else relax it to cut costs.
+        r = rows[reneg_ok]
+        tighten = (t.detected_since_eval[r] > 0) | (gw[reneg_ok] < 0.5)
+        step = np.where(tighten, ec.control_step, -ec.control_step)
+        for col in (t.control_behaviour, t.control_output, t.control_social):
+            col[r] = np.clip(col[r] * (1.0 + step), 0.0, 1.0)
+        t.renegotiations[r] += 1
+        t.strikes[rows] = np.where(content, 0, t.strikes[rows] + unhappy)
+
+        # Experience raises capability (weakly: organizational learning is often poor, 003).
+        members = m[valid]
+        firms.capability[members] += ec.capability_learning * (1.0 - firms.capability[members])
+
+        t.last_eval_month[rows] = month
+        t.detected_since_eval[rows] = 0
+        self.dissolve(rows[lost_trust], cause[lost_trust])
+        self.dissolve(rows[give_up], np.full(give_up.sum(), CAUSE["low_benefit"]))
+        self.dissolve(rows[reneg_fail], np.full(reneg_fail.sum(), CAUSE["renegotiation_failed"]))
+
+    # -------------------------------------------------------- dissolution
+    def dissolve(self, rows: np.ndarray, causes: np.ndarray) -> None:
+        """End alliances ``rows`` with the given cause codes; free their members."""
+        if len(rows) == 0:
+            return
+        firms, t, month = self.firms, self.table, self.model.month
+        t.active[rows] = False
+        t.end_month[rows] = month
+        t.end_cause[rows] = causes
+        for code in causes:
+            self.ended_this_month[END_CAUSES[code]] += 1
+        m = t.members[rows]
+        valid = m >= 0
+        for r in range(len(rows)):
+            members = m[r][valid[r]]
+            self._release(members, members)
+        # Experience: every ended alliance teaches its members a little.
+        members = m[valid]
+        firms.capability[members] += self.cfg.evaluation.capability_learning * (1.0 - firms.capability[members])
+
+    def _release(self, leaving: np.ndarray, group: np.ndarray) -> None:
+        """Free ``leaving`` firms and remember the rest of ``group`` as their past partners."""
+        firms, month = self.firms, self.model.month
+        for f in leaving:
+            firms.alliance_id[f] = -1
+            firms.last_alliance_end[f] = month
+            firms.demand_boost[f] = 1.0
+            firms.input_cost_factor[f] = 1.0
+            for p in group:
+                if p != f:
+                    firms.past_partners[f] = np.roll(firms.past_partners[f], 1)
+                    firms.past_partners[f, 0] = p
+
+    def handle_exits(self, dead_rows: np.ndarray) -> None:
+        """Members that closed leave; an alliance left with fewer than two ends (partner exit)."""
+        if len(dead_rows) == 0:
+            return
+        firms, t = self.firms, self.table
+        aids = np.unique(firms.alliance_id[dead_rows])
+        aids = aids[aids >= 0]
+        if len(aids) == 0:
+            return
+        dead = np.zeros(firms.n, dtype=bool)
+        dead[dead_rows] = True
+        m = t.members[aids]
+        gone = (m >= 0) & dead[np.maximum(m, 0)]
+        left = ((m >= 0) & ~gone).sum(axis=1)
+        for aid, mrow, g in zip(aids, m, gone):
+            for f in mrow[g]:
+                firms.alliance_id[f] = -1
+        t.members[aids] = np.where(gone, -1, m)
+        ends = aids[left < 2]
+        self.dissolve(ends, np.full(len(ends), CAUSE["partner_exit"]))
+        keep = aids[left >= 2]
+        if len(keep):
+            self._set_shares(keep)
+
+    # ---------------------------------------------------------- outputs
+    def alliance_table(self) -> pd.DataFrame:
+        """One row per alliance ever formed (the run folder's ``alliances.parquet``)."""
+        t, firms = self.table, self.firms
+        n = t.n
+        valid = t.members[:n] >= 0
+        count = np.maximum(valid.sum(1), 1)
+        return pd.DataFrame({
+            "alliance_id": np.arange(n),
+            "members": [list(ids) for ids in self.member_ids],
+            "size": [len(ids) for ids in self.member_ids],
+            "type": np.asarray(ALLIANCE_TYPES)[t.kind[:n]],
+            "formality": t.formality[:n],
+            "control_behaviour": t.control_behaviour[:n],
+            "control_output": t.control_output[:n],
+            "control_social": t.control_social[:n],
+            "start_month": t.start_month[:n],
+            "end_month": t.end_month[:n],
+            "end_cause": np.where(t.end_cause[:n] >= 0,
+                                  np.asarray(END_CAUSES + ("active",))[t.end_cause[:n]], "active"),
+            "goodwill_initial": t.goodwill_initial[:n],
+            "competence_initial": t.competence_initial[:n],
+            "goodwill_final": np.where(valid, t.goodwill[:n], 0.0).sum(1) / count,
+            "competence_final": np.where(valid, t.competence[:n], 0.0).sum(1) / count,
+            "opportunism_detected": t.opportunism_detected[:n],
+            "opportunism_undetected": t.opportunism_undetected[:n],
+            "renegotiations": t.renegotiations[:n],
+            "benefit_total": t.benefit_total[:n],
+            "cost_total": t.cost_total[:n],
+        })
+
+    def ledger_table(self) -> pd.DataFrame:
+        """Money firms paid for alliances, by month and item."""
+        rows = [{"month": mth, **items} for mth, items in sorted(self.ledger.items())]
+        return pd.DataFrame(rows, columns=["month", *LEDGER_ITEMS])

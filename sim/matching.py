@@ -1,0 +1,202 @@
+"""Stages 1 and 2 of the alliance lifecycle (000): rethink business, then find and choose a partner.
+
+Stage 1, rethink business: an unallied firm starts seeking with monthly
+probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
+resource gap (000's four dimensions) and performance pressure (cash stress).
+Planned firms weigh gaps, opportunistic ones pressure (Veilleux et al. 2012, 003).
+The wanted type follows the largest gap: finance -> cluster (shared purchasing),
+market access -> bridge, technology or know-how -> innovation (001's three models).
+
+Stage 2, design and integration: each seeker sees a bounded set of candidates
+(random contacts, of its own sector for a cluster; referrals and prior ties
+through past partners; extra candidates from any registered source such as a
+broker policy), scores them on strategic compatibility, complementarity,
+perceived capability, reputation and prior ties with perception noise (planned
+seekers judge better), and proposes to the best one above its threshold. The
+candidate judges the seeker the same way; both must agree. Matching costs
+O(seekers x candidates): no all-pairs scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from sim.params import ALLIANCE_TYPES
+from sim.population import FirmTable
+
+FINANCE, TECHNOLOGY, MARKET_ACCESS, KNOW_HOW = range(4)
+
+#: A candidate source: (model, seeker rows) -> (candidate rows (S x m, -1 = none), trust bonus (S x m)).
+CandidateSource = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Proposals:
+    """Agreed matches of one month, before conflicts between them are resolved."""
+
+    seeker: np.ndarray
+    partner: np.ndarray
+    kind: np.ndarray       # type code wanted by the seeker
+    tie: np.ndarray        # 1 past partner, 0.5 referral, 0 stranger
+    brokered: np.ndarray   # initial-trust bonus from a broker
+
+
+def type_need(firms: FirmTable, rows: np.ndarray, enabled: np.ndarray) -> np.ndarray:
+    """Need for each alliance type (columns in ``ALLIANCE_TYPES`` order) from resource gaps."""
+    gaps = 1.0 - firms.resources[rows]
+    need = np.stack([gaps[:, FINANCE], gaps[:, MARKET_ACCESS],
+                     0.5 * (gaps[:, TECHNOLOGY] + gaps[:, KNOW_HOW])], axis=1)
+    return np.where(enabled[None, :], need, -np.inf)
+
+
+def pressure(firms: FirmTable, rows: np.ndarray, cash_target_months: float) -> np.ndarray:
+    """Performance pressure, 0-1: how far cash is below the owner's target buffer."""
+    target = np.maximum(cash_target_months * firms.fixed_cost[rows], 1e-9)
+    return np.clip(1.0 - firms.cash[rows] / target, 0.0, 1.0)
+
+
+def choose_seekers(firms: FirmTable, month: int, sc, cash_target_months: float,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Stage 1: rows of unallied firms that start seeking a partner this month."""
+    n = firms.n
+    u = rng.random(n)
+    age = month - firms.birth_month[:n]
+    eligible = (firms.alive[:n] & (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
+                & (month - firms.last_alliance_end[:n] >= sc.cooldown_months)
+                & (firms.cash[:n] >= sc.min_cash_months * firms.fixed_cost[:n]))
+    rows = np.flatnonzero(eligible)
+    gap = (1.0 - firms.resources[rows]).max(axis=1)
+    press = pressure(firms, rows, cash_target_months)
+    planned = firms.planned[rows]
+    w_gap = np.where(planned, sc.planned_gap_focus, sc.weight_gap)
+    w_press = np.where(planned, 1.0 - sc.planned_gap_focus, sc.weight_pressure)
+    p = sc.p_seek_max * firms.cooperativeness[rows] * (w_gap * gap + w_press * press)
+    return rows[u[rows] < p]
+
+
+def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_sector: np.ndarray, pool: np.ndarray,
+                     k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` random firms from ``pool`` per seeker; from its own sector where ``same_sector``."""
+    s = len(seekers)
+    u = rng.random((s, k))
+    any_pick = pool[np.minimum((u * len(pool)).astype(np.int64), len(pool) - 1)] if len(pool) else \
+        np.full((s, k), -1)
+    pool_sector = firms.sector[pool]
+    order = np.argsort(pool_sector, kind="stable")
+    sorted_pool, sorted_sector = pool[order], pool_sector[order]
+    n_sectors = int(firms.sector[: firms.n].max()) + 1 if firms.n else 1
+    start = np.searchsorted(sorted_sector, np.arange(n_sectors), side="left")
+    stop = np.searchsorted(sorted_sector, np.arange(n_sectors), side="right")
+    sec = firms.sector[seekers]
+    count = (stop - start)[sec]
+    idx = start[sec][:, None] + np.minimum((u * count[:, None]).astype(np.int64),
+                                           np.maximum(count[:, None] - 1, 0))
+    own = np.where(count[:, None] > 0, sorted_pool[np.minimum(idx, len(sorted_pool) - 1)], -1) \
+        if len(sorted_pool) else np.full((s, k), -1)
+    return np.where(same_sector[:, None], own, any_pick)
+
+
+def _referrals(firms: FirmTable, seekers: np.ndarray, k: int, rng: np.random.Generator):
+    """``k`` candidates per seeker through past partners: the partner itself (tie 1)
+    or one of its own past partners (referral, tie 0.5)."""
+    s = len(seekers)
+    m = firms.past_partners.shape[1]
+    first = firms.past_partners[seekers[:, None], rng.integers(0, m, size=(s, k))]
+    second = np.where(first >= 0, firms.past_partners[np.maximum(first, 0), rng.integers(0, m, size=(s, k))], -1)
+    use_second = (rng.random((s, k)) < 0.5) & (second >= 0)
+    cand = np.where(use_second, second, first)
+    tie = np.where(cand < 0, 0.0, np.where(use_second, 0.5, 1.0))
+    return cand, tie
+
+
+def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarray, tie: np.ndarray,
+          sc, noise: np.ndarray, half_volume: float, cash_target_months: float) -> np.ndarray:
+    """How attractive ``other`` is as a partner for ``judge`` in an alliance of type ``kind``.
+
+    ``compat + complementarity + capability + reputation + economic potential + tie``, each weighted, plus
+    perception noise (already scaled). Shapes broadcast (seekers x candidates).
+    """
+    o = np.maximum(other, 0)
+    compat = 1.0 - np.abs(firms.goal[judge] - firms.goal[o])
+    volume = firms.input_cost_share[o] * firms.base_revenue[o]
+    strength = np.select(
+        [kind == 0, kind == 1],
+        [volume / (volume + half_volume), firms.resources[o, MARKET_ACCESS]],
+        0.5 * (firms.resources[o, TECHNOLOGY] + firms.resources[o, KNOW_HOW]))
+    reputation = np.exp(-firms.opportunism_detected[o].astype(float))
+    total = (sc.weight_compatibility * compat + sc.weight_complementarity * strength
+             + sc.weight_capability * firms.capability[o] + sc.weight_reputation * reputation
+             + sc.weight_economic_potential * (1.0 - pressure(firms, o, cash_target_months))
+             + sc.weight_prior_tie * tie + noise)
+    return np.where(other >= 0, total, -np.inf)
+
+
+def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource],
+                  rng: np.random.Generator, joinable: np.ndarray | None = None) -> Proposals:
+    """Stage 2: candidates, scoring and mutual consent; returns agreed proposals.
+
+    ``joinable`` marks allied firms whose (cluster) alliance has a free seat: a
+    seeker may propose to them to join that group.
+    """
+    firms: FirmTable = model.firms
+    sc = cfg.search
+    month = model.month
+    empty = np.zeros(0, dtype=np.int64)
+    if len(seekers) == 0:
+        return Proposals(empty, empty, empty, np.zeros(0), np.zeros(0))
+    enabled = np.array([t in cfg.structure.types_enabled for t in ALLIANCE_TYPES])
+    kind = np.argmax(type_need(firms, seekers, enabled), axis=1)
+    n = firms.n
+    age = month - firms.birth_month[:n]
+    open_seat = np.zeros(n, dtype=bool) if joinable is None else joinable[:n]
+    free = (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
+    pool = np.flatnonzero(firms.alive[:n] & (free | open_seat))
+
+    k = max(sc.n_candidates_planned, sc.n_candidates_opportunistic)
+    k_ref = int(round(sc.share_referrals * k))
+    contacts = _random_contacts(firms, seekers, kind == 0, pool, k - k_ref, rng)
+    ref, ref_tie = _referrals(firms, seekers, k_ref, rng)
+    cands = [contacts, ref]
+    ties = [np.zeros(contacts.shape), ref_tie]
+    bonus = [np.zeros(contacts.shape), np.zeros(ref.shape)]
+    for source in sources:
+        extra, extra_bonus = source(model, seekers)
+        cands.append(extra)
+        ties.append(np.zeros(extra.shape))
+        bonus.append(extra_bonus)
+    cand = np.concatenate(cands, axis=1)
+    tie = np.concatenate(ties, axis=1)
+    brokered = np.concatenate(bonus, axis=1)
+    s, width = cand.shape
+
+    planned = firms.planned[seekers]
+    seen = np.arange(width)[None, :] < np.where(planned, sc.n_candidates_planned,
+                                                sc.n_candidates_opportunistic)[:, None]
+    seen |= np.arange(width)[None, :] >= k  # candidates from extra sources are always seen
+    c = np.maximum(cand, 0)
+    valid = (cand >= 0) & seen & (cand != seekers[:, None]) & firms.alive[c] & (firms.alliance_id[c] < 0)
+    if joinable is not None:  # groups: a cluster seeker may join a same-sector cluster with a free seat
+        valid |= (cand >= 0) & seen & joinable[c] & (kind[:, None] == 0)
+    valid &= (kind[:, None] != 0) | (firms.sector[c] == firms.sector[seekers][:, None])
+    noise_scale = sc.perception_noise * np.where(planned, sc.planned_noise_factor, 1.0)[:, None]
+    noise = noise_scale * rng.standard_normal((s, width))
+    half = cfg.types.cluster_half_volume
+    cash_target = model.cfg.firms.cash_target_months
+    sc_own = score(firms, seekers[:, None], np.where(valid, cand, -1), kind[:, None], tie, sc, noise, half,
+                   cash_target)
+    best = np.argmax(sc_own, axis=1)
+    rows = np.arange(s)
+    partner = cand[rows, best]
+    wants = sc_own[rows, best] >= sc.accept_threshold
+
+    # Consent: the candidate judges the seeker for the same alliance, with its own noise.
+    p = np.maximum(partner, 0)
+    back_noise = sc.perception_noise * np.where(firms.planned[p], sc.planned_noise_factor, 1.0) \
+        * rng.standard_normal(s)
+    back = score(firms, p, seekers, kind, tie[rows, best], sc, back_noise, half, cash_target)
+    agreed = wants & (back >= sc.accept_threshold)
+    return Proposals(seekers[agreed], partner[agreed], kind[agreed], tie[rows, best][agreed],
+                     brokered[rows, best][agreed])
