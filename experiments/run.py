@@ -14,15 +14,17 @@ import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from experiments import single
+from experiments import single, uplift
 from sim.config import CONFIG_DIR, check, load_config
 from sim.params import ConfigError, register_schema
 
-EXPERIMENTS = {"single": single.run}
+EXPERIMENTS = {"single": single.run, "uplift": uplift.run}
 MAX_PREFLIGHT = 2000
+log = logging.getLogger("alianzas")
 
 
 def expand_overrides(args: list[str]) -> list[list[str]]:
@@ -56,13 +58,23 @@ def preflight(args: list[str]) -> int:
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
-def hydra_main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> dict | None:
     """Run the configured experiment in Hydra's output folder."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-    obj = check(cfg)
-    out_dir = HydraConfig.get().runtime.output_dir
-    summary = EXPERIMENTS[obj.experiment.kind](obj, out_dir)
-    print(json.dumps({"run_folder": out_dir, **{k: summary[k] for k in list(summary)[:12]}}, indent=1))
+    hc = HydraConfig.get()
+    out_dir = hc.runtime.output_dir
+    try:
+        obj = check(cfg)
+        summary = EXPERIMENTS[obj.experiment.kind](obj, out_dir)
+    except Exception as err:
+        if hc.mode != RunMode.MULTIRUN:
+            raise
+        # In a sweep one failed job must not stop the others: report it and go on.
+        log.error("job %s failed (%s): %s: %s", hc.job.num, out_dir, type(err).__name__, err)
+        return None
+    print(json.dumps({"run_folder": out_dir, **{k: summary[k] for k in list(summary)[:12]}}, indent=1,
+                     default=str))
+    return summary
 
 
 def main() -> None:

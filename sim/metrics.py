@@ -45,6 +45,9 @@ def month_record(model) -> dict:
         "mean_revenue_allied": float(t.revenue[:n][allied].mean()) if allied.any() else float("nan"),
         "mean_revenue_independent": float(t.revenue[:n][alive & ~allied].mean())
         if (alive & ~allied).any() else float("nan"),
+        "mean_revenue_never_allied": float(t.revenue[:n][alive & ~t.ever_allied[:n]].mean())
+        if (alive & ~t.ever_allied[:n]).any() else float("nan"),
+        "revenue_per_initial_firm": float(t.revenue[: model.n_initial].sum() / model.n_initial),
     }
     proc = model.alliances
     rec["seekers"] = proc.seekers_this_month if proc else 0
@@ -122,12 +125,44 @@ def summary(model) -> dict:
         "deaths": int(sum(r["deaths"] for r in series)),
         "firms_alive_end": int(model.firms.view("alive").sum()),
         "mean_monthly_revenue": float(np.mean([r["mean_revenue"] for r in series])) if series else 0.0,
+        "revenue_per_initial_firm": float(np.mean([r["revenue_per_initial_firm"] for r in series]))
+        if series else 0.0,
+        "mean_revenue_allied": _nanmean([r["mean_revenue_allied"] for r in series]),
+        "mean_revenue_never_allied": _nanmean([r["mean_revenue_never_allied"] for r in series]),
         "share_allied_mean": float(np.mean([r["share_allied"] for r in series])) if series else 0.0,
     }
     for h in SURVIVAL_HORIZONS:
         out[f"survival_{h}m"] = survival_share(model, h)
     out.update(alliance_summary(model))
     return out
+
+
+def _nanmean(values: list) -> float | None:
+    arr = np.asarray(values, dtype=float)
+    return float(np.nanmean(arr)) if np.isfinite(arr).any() else None
+
+
+def lifetimes(model, initial_only: bool = True) -> pd.DataFrame:
+    """Age at exit (observed) or at the horizon (censored) of each firm, with its alliance history."""
+    t = model.firms
+    n = model.n_initial if initial_only else t.n
+    alive = t.alive[:n]
+    end = np.where(alive, model.month, t.death_month[:n])
+    return pd.DataFrame({"duration_months": end - t.birth_month[:n], "died": ~alive,
+                         "ever_allied": t.ever_allied[:n], "birth_month": t.birth_month[:n]})
+
+
+def hazard_by_age(life: pd.DataFrame, bin_months: int = 12) -> dict:
+    """Exits per firm-year at risk, by age band of ``bin_months`` (firms born in the run only)."""
+    life = life[life["birth_month"] >= 0]
+    dur = life["duration_months"].to_numpy()
+    died = life["died"].to_numpy()
+    n_bins = int(dur.max() // bin_months) + 1 if len(dur) else 0
+    edges = np.arange(n_bins) * bin_months
+    exposure = np.clip(dur[None, :] - edges[:, None], 0, bin_months).sum(axis=1) / 12.0
+    # A firm that exits with duration d traded d months: it died in age band (d - 1) // bin.
+    deaths = np.bincount(np.maximum(dur[died] - 1, 0) // bin_months, minlength=n_bins)[:n_bins]
+    return {"age_start_months": edges, "deaths": deaths, "firm_years": exposure}
 
 
 def alliance_end_share(start: np.ndarray, end: np.ndarray, horizon_month: int, within: int = 60,

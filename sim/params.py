@@ -275,12 +275,24 @@ class OutputConfig:
     write_files: bool = param(True, doc="write the run folder (tables, summary, manifest)")
 
 
+EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts")
+
+
 @dataclass
 class ExperimentConfig:
-    """Which experiment the entry point runs."""
+    """Which experiment the entry point runs, and its replication design."""
 
-    kind: str = param("single", choices=("single",), doc="experiment to run")
-    name: str = param("default", doc="label used in the run folder name")
+    kind: str = param("single", choices=EXPERIMENT_KINDS, doc="experiment to run")
+    name: str = param("single", doc="label used in the run folder name")
+    n_seeds: int = param(30, 1, 100_000, "replications",
+                         "paired replications; seeds are seed, seed+1, ..., seed+n_seeds-1")
+    workers: int = param(0, 0, 1024, "processes", "parallel worker processes; 0 uses every core")
+    progress: bool = param(True, doc="show a progress bar")
+    target_uplift: float = param(0.20, -1, 10, "share", "uplift threshold of the frontier (001: up to 20%)")
+    grid: dict = field(default_factory=dict, metadata={
+        "doc": "uplift_frontier: parameter path -> list of values; every combination is run"})
+    lever_step: float = param(0.5, 0, 10, "share",
+                              "compatibility_vs_contracts: relative increase applied to each lever")
 
 
 @dataclass

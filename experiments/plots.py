@@ -1,0 +1,103 @@
+"""Figures from result tables (never from a live model): survival, hazard, uplift, revenue paths.
+
+Every figure has labelled axes with units and shows its uncertainty (confidence
+bands or intervals over replications).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.io import atomic_write  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    atomic_write(Path(path), lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+    return Path(path)
+
+
+def survival_curves(km: pd.DataFrame, path: Path, title: str) -> Path:
+    """Kaplan-Meier curves with 95% bands; ``km`` has group, month, survival, lo, hi."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for group, d in km.groupby("group", sort=False):
+        line, = ax.step(d["month"], d["survival"], where="post", label=group)
+        ax.fill_between(d["month"], d["lo"], d["hi"], step="post", alpha=0.2, color=line.get_color())
+    ax.set(xlabel="firm age (months)", ylabel="share of firms still operating", ylim=(0, 1.02), title=title)
+    for x, target in ((12, 0.64), (60, 0.30)):
+        ax.plot([x], [target], marker="x", color="black", ls="none")
+    ax.plot([], [], marker="x", color="black", ls="none", label="INEGI cohorts 1989-2009")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def hazard_by_age(hz: pd.DataFrame, path: Path) -> Path:
+    """Exit hazard per firm-year by age band; ``hz`` has group, age_years, hazard, lo, hi."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    width = 0.8 / max(hz["group"].nunique(), 1)
+    for k, (group, d) in enumerate(hz.groupby("group", sort=False)):
+        x = d["age_years"].to_numpy() + (k - 0.5) * width
+        ax.bar(x, d["hazard"], width=width, label=group, alpha=0.8,
+               yerr=[d["hazard"] - d["lo"], d["hi"] - d["hazard"]], capsize=2)
+    ax.set(xlabel="firm age (years completed)", ylabel="exits per firm-year at risk",
+           title="Exit hazard by age (95% Poisson intervals)")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)
+
+
+def estimates_with_ci(est: pd.DataFrame, path: Path, title: str, xlabel: str) -> Path:
+    """Point estimates with 95% CIs as horizontal bars; ``est`` has label, mean, lo, hi."""
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(est) + 1.5))
+    y = np.arange(len(est))
+    ax.errorbar(est["mean"], y, xerr=[est["mean"] - est["lo"], est["hi"] - est["mean"]], fmt="o", capsize=4)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, est["label"])
+    ax.invert_yaxis()
+    ax.set(xlabel=xlabel, title=title)
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
+def paths_with_band(paths: pd.DataFrame, path: Path, ylabel: str, title: str) -> Path:
+    """Mean over replications per month with 95% band; ``paths`` has group, month, mean, lo, hi."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for group, d in paths.groupby("group", sort=False):
+        line, = ax.plot(d["month"], d["mean"], label=group)
+        ax.fill_between(d["month"], d["lo"], d["hi"], alpha=0.2, color=line.get_color())
+    ax.set(xlabel="model month", ylabel=ylabel, title=title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def heatmap(table: pd.DataFrame, x: str, y: str, value: str, path: Path, title: str,
+            mark: pd.Series | None = None) -> Path:
+    """A value over two swept parameters; cells where ``mark`` is True are outlined."""
+    grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    im = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            v = grid.to_numpy()[i, j]
+            ax.text(j, i, f"{v:.3f}" if np.isfinite(v) else "", ha="center", va="center", color="white", fontsize=8)
+    if mark is not None:
+        marked = table[mark.to_numpy()]
+        for _, r in marked.iterrows():
+            j = list(grid.columns).index(r[x])
+            i = list(grid.index).index(r[y])
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+    fig.colorbar(im, ax=ax, label=value)
+    ax.set(xlabel=x, ylabel=y, title=title)
+    return _save(fig, path)
