@@ -1,0 +1,1 @@
+"""Test suite of alianzas (importable as ``tests`` so modules can share constants)."""
