@@ -18,11 +18,12 @@ from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from experiments import single, uplift
+from experiments import frontier, levers, single, uplift
 from sim.config import CONFIG_DIR, check, load_config
 from sim.params import ConfigError, register_schema
 
-EXPERIMENTS = {"single": single.run, "uplift": uplift.run}
+EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
+               "compatibility_vs_contracts": levers.run}
 MAX_PREFLIGHT = 2000
 log = logging.getLogger("alianzas")
 
@@ -51,7 +52,10 @@ def preflight(args: list[str]) -> int:
         return 0
     combos = expand_overrides(args)
     if len(combos) > 1 and not any(a in ("-m", "--multirun") for a in args):
-        raise ConfigError("the command lists several values for a parameter; add -m (multirun) to sweep them")
+        keys = [c.split("=", 1)[0] for c in combos[0]]
+        swept = [k for i, k in enumerate(keys) if len({combo[i] for combo in combos}) > 1]
+        raise ConfigError(f"{', '.join(swept) or 'a parameter'} has several values; add -m (multirun) "
+                          "to sweep them")
     for combo in combos:
         load_config(*combo)
     return len(combos)

@@ -205,8 +205,10 @@ class AllianceProcess:
 
         # Cooperate or act opportunistically (free-riding, appropriating knowledge).
         partner_strength = alliance_types.mean_over_partners(firms.resources[mc].mean(axis=2), valid)
+        # Strategic misfit (distance between goals) breeds opportunism and friction (001).
+        misfit = np.abs(firms.goal[mc] - alliance_types.mean_over_partners(firms.goal[mc], valid))
         p_opp = (bc.opportunism_scale * (1.0 - firms.cooperativeness[mc])
-                 * (1.0 + bc.temptation * partner_strength)
+                 * (1.0 + bc.temptation * partner_strength) * (1.0 + bc.misfit_opportunism * misfit)
                  * (1.0 - bc.deterrence * trust.control_strength(cb, co, cs))[:, None]
                  * (1.0 - bc.trust_restraint * t.goodwill[act]))
         opp = (self._rng_behaviour.random(m.shape) < np.clip(p_opp, 0.0, 1.0)) & valid
@@ -220,7 +222,7 @@ class AllianceProcess:
 
         # Benefits by type; a partner's opportunism takes ``harm`` of a member's benefit.
         opp_partners = opp.sum(axis=1)[:, None] - opp
-        harm = (1.0 - bc.harm) ** opp_partners
+        harm = (1.0 - bc.harm) ** opp_partners * (1.0 - cfg.types.misfit_benefit_loss * misfit)
         delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._rng_outcomes)
         self._delivered = (act, np.where(valid, delivered, 1.0))
 

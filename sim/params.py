@@ -137,7 +137,7 @@ class SearchConfig:
     weight_pressure: float = param(0.4, 0, 1, "share", "weight of performance pressure (cash stress)")
     planned_gap_focus: float = param(0.8, 0, 1, "share",
                                      "planned firms weigh gaps this much more than pressure (003)")
-    min_age_months: int = param(12, 0, 1200, "months", "firms younger than this do not seek partners")
+    min_age_months: int = param(18, 0, 1200, "months", "firms younger than this do not seek partners")
     cooldown_months: int = param(6, 0, 1200, "months", "months after an alliance ends before seeking again")
     search_cost: float = param(300.0, 0, 1e7, "currency/month", "cost of a month of searching")
     min_cash_months: float = param(2.0, 0, 120, "months of fixed cost",
@@ -202,6 +202,8 @@ class AllianceTypesConfig:
     innovation_max_gain: float = param(0.2, 0, 5, "share", "cap on productivity gained in one alliance")
     innovation_failure: float = param(0.3, 0, 1, "probability", "chance the project never pays (performance risk)")
     performance_noise: float = param(0.3, 0, 3, "log units", "sd of monthly performance risk on benefits")
+    misfit_benefit_loss: float = param(0.3, 0, 1, "share",
+                                       "share of benefits lost to friction at full goal misfit (001: compatibility)")
 
 
 @dataclass
@@ -213,6 +215,8 @@ class BehaviourConfig:
     temptation: float = param(0.5, 0, 5, "", "extra pull of opportunism as the partner's resources grow")
     deterrence: float = param(0.6, 0, 1, "share", "share of opportunism deterred by full control")
     trust_restraint: float = param(0.5, 0, 1, "share", "share of opportunism restrained by full goodwill")
+    misfit_opportunism: float = param(0.5, 0, 10, "",
+                                      "opportunism multiplied by (1 + this x goal misfit with partners)")
     detection_base: float = param(0.15, 0, 1, "probability", "chance a partner notices opportunism without control")
     detection_behaviour: float = param(0.6, 0, 1, "probability", "detection by full behaviour control")
     detection_output: float = param(0.4, 0, 1, "probability", "detection by full output control")
@@ -354,6 +358,11 @@ def validate(cfg: Any, schema: type = Config, path: str = "") -> None:
     Raises:
         ConfigError: one line naming the parameter, the value given and what is allowed.
     """
+    known = {f.name for f in fields(schema)}
+    extra = sorted(set(vars(cfg)) - known) if is_dataclass(cfg) else []
+    if extra:
+        raise ConfigError(f"{path}{extra[0]} is not a parameter of this model; allowed names under "
+                          f"{path.rstrip('.') or 'the top level'}: {', '.join(sorted(known))}")
     for f in fields(schema):
         key = f"{path}{f.name}"
         value = getattr(cfg, f.name) if not isinstance(cfg, dict) else cfg[f.name]

@@ -1,0 +1,87 @@
+"""Where in parameter space does the causal uplift reach the 001 paper's 20%?
+
+Every combination of ``experiment.grid`` (parameter path -> values) is run with
+alliances on, each seed paired with the same seed's world without alliances
+(which no alliance parameter changes, so it is run once per seed and shared).
+A point is on the frontier when the lower bound of its 95% CI for the causal
+revenue uplift is at least ``experiment.target_uplift``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments import plots
+from experiments.compare import mean_ci, run_jobs, with_overrides
+from experiments.uplift import paired_table
+from sim.io import RunFolder, atomic_write
+
+
+def grid_points(grid: dict) -> list[dict]:
+    """Every combination of the grid's values, as dotted-path override dicts."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def run(cfg: Any, out_dir: Path) -> dict:
+    """Run the grid of paired uplift estimates and report the frontier."""
+    folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="uplift_frontier")
+    ex = cfg.experiment
+    if not ex.grid:
+        raise ValueError("experiment.grid is empty; give at least one parameter path and its values")
+    points = grid_points(ex.grid)
+    seeds = [int(cfg.seed) + k for k in range(ex.n_seeds)]
+    jobs = [("no_alliances", with_overrides(cfg, seed=s, **{"alliances.enabled": False})) for s in seeds]
+    for p, point in enumerate(points):
+        jobs += [(f"point{p}", with_overrides(cfg, seed=s, **{"alliances.enabled": True}, **point))
+                 for s in seeds]
+    results = run_jobs(jobs, ex.workers, ex.progress, "frontier runs")
+    failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
+    rows = []
+    for p, point in enumerate(points):
+        table = paired_table([r for r in results if r.arm in (f"point{p}", "no_alliances")], on=f"point{p}")
+        m, lo, hi = mean_ci(table["uplift_revenue"]) if len(table) else (float("nan"),) * 3
+        rows.append({**point, "n_seeds": len(table), "uplift_revenue": m, "uplift_lo": lo, "uplift_hi": hi,
+                     "naive_gap": table["naive_gap"].mean() if len(table) else float("nan"),
+                     "survival_effect_60m": table["survival_effect_60m"].mean() if len(table) else float("nan")})
+    frontier = pd.DataFrame(rows)
+    frontier["reaches_target"] = frontier["uplift_lo"] >= ex.target_uplift
+    folder.table("frontier", frontier)
+    figs = {}
+    keys = list(ex.grid)
+    if len(keys) == 2:
+        figs["heatmap"] = plots.heatmap(frontier, keys[0], keys[1], "uplift_revenue",
+                                        folder.path / "figures" / "uplift_heatmap.png",
+                                        f"Causal revenue uplift (outlined: 95% CI lower bound >= "
+                                        f"{ex.target_uplift:.0%})", mark=frontier["reaches_target"])
+    hits = frontier[frontier["reaches_target"]]
+    if len(hits):
+        verdict = (f"{len(hits)} of {len(frontier)} grid points reach a causal uplift whose 95% CI lower bound "
+                   f"is at least {ex.target_uplift:.0%}:")
+    else:
+        verdict = (f"None of the {len(frontier)} swept points reaches a causal uplift of {ex.target_uplift:.0%} "
+                   f"with confidence (largest lower bound: {frontier['uplift_lo'].max():.1%}, at the point "
+                   f"with mean uplift {frontier.loc[frontier['uplift_lo'].idxmax(), 'uplift_revenue']:.1%}).")
+    lines = ["# Uplift frontier", "",
+             f"Grid over {', '.join(keys)}; {ex.n_seeds} paired seeds per point, {cfg.firms.n_firms} firms, "
+             f"{cfg.months} months. Uplift = relative change in mean monthly revenue per living firm, "
+             "alliances on versus off, 95% t-interval over seeds.", "", verdict, ""]
+    show = hits if len(hits) else frontier
+    lines += [show[keys + ["uplift_revenue", "uplift_lo", "uplift_hi", "naive_gap"]].to_markdown(index=False), ""]
+    lines += [f"![{k}]({Path(v).relative_to(folder.path)})" for k, v in figs.items()]
+    if failed:
+        lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
+    atomic_write(folder.path / "report.md", lambda p: p.write_text("\n".join(lines) + "\n"))
+    summary = {"n_points": len(frontier), "n_seeds": ex.n_seeds, "target_uplift": ex.target_uplift,
+               "points_reaching_target": int(frontier["reaches_target"].sum()),
+               "max_uplift_lower_bound": float(frontier["uplift_lo"].max()),
+               "max_uplift_mean": float(frontier["uplift_revenue"].max()), "verdict": verdict,
+               "failed_runs": failed}
+    folder.json("summary", summary)
+    folder.finish("completed" if not failed else "completed_with_failures")
+    return summary
+
