@@ -56,17 +56,6 @@ def draw_founding_traits(table: FirmTable, rows: np.ndarray, fc, month: int,
     table.alive[rows] = True
 
 
-def draw_stock_ages(table: FirmTable, rows: np.ndarray, fc, rng: np.random.Generator) -> None:
-    """Give a mixed-age stock geometric ages and a cash buffer at the owner's target.
-
-    An approximation of a stationary stock: older firms are not re-selected for
-    better margins (documented in docs/ODD.md, Initialization).
-    """
-    ages = rng.geometric(1.0 / fc.mean_stock_age_months, size=len(rows)) - 1
-    table.birth_month[rows] = -ages
-    table.cash[rows] = fc.cash_target_months * table.fixed_cost[rows]
-
-
 def births_this_month(rate_monthly: float, n_initial: int, rng: np.random.Generator) -> int:
     """Number of entrants this month: Poisson with a mean fixed by the initial population."""
     return int(rng.poisson(rate_monthly * n_initial))

@@ -133,8 +133,20 @@ def summary(model) -> dict:
     }
     for h in SURVIVAL_HORIZONS:
         out[f"survival_{h}m"] = survival_share(model, h)
+    out["crisis_mortality_17m"] = crisis_mortality(model)
     out.update(alliance_summary(model))
     return out
+
+
+def crisis_mortality(model, window: int = 17) -> float | None:
+    """Share of firms alive at the crisis onset that exit within ``window`` months of it
+    (INEGI's 2019-2020 study: 20.8% over 17 months); None without a crisis or before the window ends."""
+    rows = model.crisis_cohort
+    start = model.cfg.market.crisis.start_month
+    if rows is None or len(rows) == 0 or model.month < start + window - 1:
+        return None
+    d = model.firms.death_month[rows]
+    return float(np.mean((d >= 0) & (d <= start + window - 1)))
 
 
 def _nanmean(values: list) -> float | None:

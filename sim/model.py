@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import mesa
@@ -14,8 +15,11 @@ from agents.firm import Firm
 from sim import demography, economy, metrics
 from sim.lifecycle import AllianceProcess
 from sim.market import Market
-from sim.population import FirmTable
-from sim.rng import RandomStreams
+from sim.population import FIELDS, FirmTable
+from sim.rng import RandomStreams, stream_key
+
+#: Entry rate of the pre-history that ages a mixed-age stock (share of its cohort per month).
+STOCK_ENTRY_RATE = 0.04
 
 
 class AllianceModel(mesa.Model):
@@ -77,11 +81,13 @@ class AllianceModel(mesa.Model):
         self._panel: list[pd.DataFrame] = []
         self._births_this_month = 0
         self._deaths_this_month = 0
+        self.crisis_cohort: np.ndarray | None = None
 
         rows = self.firms.add_rows(self.n_initial)
-        demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"])
         if fc.initial_population == "stock":
-            demography.draw_stock_ages(self.firms, rows, fc, self.streams["population"])
+            self._seat_stock(rows)
+        else:
+            demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"])
         self._create_agents(rows)
         self.running = True
         self._record_panel()
@@ -163,11 +169,48 @@ class AllianceModel(mesa.Model):
     def record(self) -> None:
         """Append this month's model-level series; snapshot the firm panel when due."""
         self._series.append(metrics.month_record(self))
+        crisis = self.cfg.market.crisis
+        if crisis.enabled and self.month == crisis.start_month - 1:
+            self.crisis_cohort = self.living_rows  # firms alive at the onset of the crisis
         every = self.cfg.output.panel_every_months
         if every and self.month % every == 0:
             self._record_panel()
 
     # ---------------------------------------------------------------- helpers
+    def _seat_stock(self, rows: np.ndarray) -> None:
+        """Fill ``rows`` with a mixed-age stock: survivors of a simulated pre-history.
+
+        The pre-history is this economy without alliances or scenarios, run for
+        ``stock_burn_in_months`` from a cohort with steady entry, on streams of
+        its own (root seed derived from ``seed`` and the name "prehistory"), so
+        the stock carries the selection of who survives, with ages, cash and
+        shocks as the survivors have them. ``n_firms`` survivors are drawn.
+        """
+        fc = self.cfg.firms
+        pre_seed = int(np.random.SeedSequence(self.cfg.seed, spawn_key=(stream_key("prehistory"),))
+                       .generate_state(1)[0])
+        pre_cfg = copy.deepcopy(self.cfg)
+        pre_cfg.seed = pre_seed
+        pre_cfg.months = fc.stock_burn_in_months
+        pre_cfg.firms.initial_population = "cohort"
+        pre_cfg.births.rate_monthly = STOCK_ENTRY_RATE
+        pre_cfg.alliances.enabled = False
+        pre_cfg.market.crisis.enabled = False
+        pre_cfg.market.competition.enabled = False
+        pre_cfg.output.panel_every_months = 0
+        pre = AllianceModel(pre_cfg)
+        pre.run_for(pre_cfg.months)
+        alive = pre.living_rows
+        pick = np.sort(pre.streams["population"].choice(alive, size=len(rows), replace=len(alive) < len(rows)))
+        for name in FIELDS:
+            if name != "firm_id":
+                getattr(self.firms, name)[rows] = getattr(pre.firms, name)[pick]
+        self.firms.birth_month[rows] -= pre.month
+        self.firms.revenue[rows] = 0.0
+        self.firms.costs[rows] = 0.0
+        self.firms.owner_draw[rows] = 0.0
+        self.firms.transfers[rows] = 0.0
+
     def _create_agents(self, rows: np.ndarray) -> None:
         self.firm_objects.extend(Firm(self, r) for r in rows)
 
