@@ -22,6 +22,7 @@ def run(cfg, out_dir: Path) -> dict:
             folder.table("series", model.series())
             folder.table("panel", model.panel())
             folder.table("firms", model.firm_table())
+            folder.table("ledger", model.ledger.table())
             if model.alliances is not None:
                 folder.table("alliances", model.alliance_table())
                 folder.table("alliance_ledger", model.alliances.ledger_table())

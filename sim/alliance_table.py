@@ -45,6 +45,7 @@ ALLIANCE_FIELDS: dict[str, tuple[type, bool, object, str]] = {
     "expected_benefit": (float, True, 0.0, "member's expected monthly benefit at formation, currency"),
     "member_benefit": (float, True, 0.0, "member's realized benefit since joining, currency"),
     "member_cost": (float, True, 0.0, "member's running alliance costs (control, coordination) since joining, currency"),
+    "cost_month": (float, True, 0.0, "member's running alliance costs this month, currency"),
     "benefit_total": (float, False, 0.0, "realized benefit of all members over the alliance's life, currency"),
     "cost_total": (float, False, 0.0, "alliance costs of all members over the alliance's life, currency"),
     "last_eval_month": (np.int64, False, -1, "month of the last evaluation"),

@@ -58,7 +58,7 @@ class AllianceProcess:
 
     def _charge(self, rows: np.ndarray, amounts: np.ndarray, item: str) -> None:
         """Pay ``amounts`` from firms ``rows`` as recorded transfers, booked under ``item``."""
-        np.subtract.at(self.firms.transfers, rows, amounts)
+        self.model.pay(rows, -np.asarray(amounts, dtype=float))
         self.ledger[self.model.month][item] += float(np.sum(amounts))
 
     # ------------------------------------------------------ stages 1-3: form
@@ -235,6 +235,7 @@ class AllianceProcess:
         self._charge(m[valid], control[valid], "control_cost")
         self._charge(m[valid], coord[valid], "coordination_cost")
         cost = np.where(valid, control + coord, 0.0)
+        t.cost_month[act] = cost
         t.member_cost[act] += cost
         t.cost_total[act] += cost.sum(axis=1)
 

@@ -134,6 +134,10 @@ def summary(model) -> dict:
     for h in SURVIVAL_HORIZONS:
         out[f"survival_{h}m"] = survival_share(model, h)
     out["crisis_mortality_17m"] = crisis_mortality(model)
+    out["firm_years"] = float(sum(r["firms_alive"] for r in series) / 12.0)
+    out["total_revenue"] = float(sum(r["total_revenue"] for r in series))
+    out["public_cost"] = model.ledger.total()
+    out["policies"] = model.policies.report()
     out.update(alliance_summary(model))
     return out
 

@@ -13,8 +13,10 @@ from omegaconf import DictConfig, OmegaConf
 from agents.alliance import Alliance
 from agents.firm import Firm
 from sim import demography, economy, metrics
+from sim.ledger import Ledger
 from sim.lifecycle import AllianceProcess
 from sim.market import Market
+from sim.policies import PolicySet
 from sim.population import FIELDS, FirmTable
 from sim.rng import RandomStreams, stream_key
 
@@ -27,28 +29,35 @@ class AllianceModel(mesa.Model):
 
     One step is one month. ``step()`` runs these phases, in this order:
 
-    1. ``open_month``: advance the clock, clear last month's transfers.
+    1. ``open_month``: advance the clock, clear last month's transfers and subsidies.
     2. ``update_market``: draw this month's sector demand (crisis and large-firm
        competition applied), so every later phase sees the same demand.
-    3. ``form_alliances``: lifecycle stages 1-3 (rethink business, partner search
-       and consent, structure). Before trading, so search and formation costs
-       and a new alliance's first benefits fall in the month it forms.
-    4. ``run_alliances``: stage 4 (cooperate or cheat, detection, benefits set for
-       this month's trade, control and coordination costs, goodwill update).
-    5. ``trade``: every living firm books revenue and costs (with its alliance's
-       multipliers), receives recorded transfers and pays its owner; vectorised.
-    6. ``evaluate_alliances``: stage 5 after trade, because members judge the
+    3. policy hook ``start_of_month``: training, grant announcements. Before
+       partner search, so a firm trained or subsidised this month acts on it.
+    4. ``form_alliances``: lifecycle stages 1-3 (rethink business, partner search
+       and consent, structure); policy hook ``after_formation`` (grants paid).
+       Before trading, so search and formation costs and a new alliance's first
+       benefits fall in the month it forms.
+    5. ``run_alliances``: stage 4 (cooperate or cheat, detection, benefits set for
+       this month's trade, control and coordination costs, goodwill update);
+       policy hook ``after_alliance_costs`` (cost co-funding).
+    6. ``trade``: every living firm books revenue and costs (with its alliance's
+       multipliers), receives this month's recorded transfers and pays its owner.
+    7. ``evaluate_alliances``: stage 5 after trade, because members judge the
        benefits they have just realized; continue, renegotiate or dissolve.
-    7. ``close_failed_firms``: firms with negative cash exit; their age at death
+    8. policy hook ``before_exit``: credit lines cover shortfalls, loans are repaid.
+    9. ``close_failed_firms``: firms with negative cash exit; their age at death
        is recorded, their Mesa agent removed (the row keeps the history) and
        their alliances end with cause ``partner_exit``. Exit comes after trading
        so a firm dies from this month's result.
-    8. ``found_new_firms``: entrants are born after exits, so a newborn is never
-       judged on a month it did not trade.
-    9. ``record``: the monthly series, and the firm panel at its frequency.
+    10. ``found_new_firms``: entrants are born after exits, so a newborn is never
+        judged on a month it did not trade.
+    11. ``record``: the monthly series, and the firm panel at its frequency.
 
-    With ``alliances.enabled=false`` phases 3, 4 and 6 do nothing and draw
-    nothing; every other stream sees the same draws (common random numbers).
+    With ``alliances.enabled=false`` phases 4, 5 and 7 do nothing and draw
+    nothing; with no policies the hooks do nothing. Every process draws from
+    its own stream, so switching either leaves demand, firm shocks and births
+    unchanged (common random numbers).
 
     Attributes:
         cfg: the resolved configuration (``sim.params.Config`` fields).
@@ -56,6 +65,8 @@ class AllianceModel(mesa.Model):
         firms: per-firm state arrays (``sim.population.FirmTable``).
         market: sector demand (``sim.market.Market``).
         alliances: the lifecycle (``sim.lifecycle.AllianceProcess``), None when disabled.
+        policies: the policy instruments (``sim.policies.PolicySet``).
+        ledger: every public payment (``sim.ledger.Ledger``).
         month: months simulated so far (0 before the first step).
         n_initial: size of the initial population (rows ``0..n_initial-1``).
     """
@@ -76,6 +87,8 @@ class AllianceModel(mesa.Model):
         self.firms = FirmTable(capacity=int(self.n_initial * (1.5 + cfg.births.rate_monthly * cfg.months)))
         self.market = Market(cfg.market, len(self.sector_names), self.streams["demand"])
         self.alliances = AllianceProcess(self, cfg.alliances) if cfg.alliances.enabled else None
+        self.ledger = Ledger()
+        self._traded = False
         self.firm_objects: list[Firm] = []
         self._series: list[dict] = []
         self._panel: list[pd.DataFrame] = []
@@ -89,6 +102,9 @@ class AllianceModel(mesa.Model):
         else:
             demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"])
         self._create_agents(rows)
+        self.policies = PolicySet(self, cfg.policies)
+        if self.alliances is not None:
+            self.alliances.formation_hooks.append(lambda model, rows: self.policies.run("after_formation", rows))
         self.running = True
         self._record_panel()
 
@@ -102,10 +118,13 @@ class AllianceModel(mesa.Model):
         """One month; the phases and their order are documented in the class docstring."""
         self.open_month()
         demand, fall = self.update_market()
+        self.policies.run("start_of_month")
         self.form_alliances()
         self.run_alliances()
+        self.policies.run("after_alliance_costs")
         self.trade(demand)
         self.evaluate_alliances(fall)
+        self.policies.run("before_exit")
         self.close_failed_firms()
         self.found_new_firms()
         self.record()
@@ -114,6 +133,8 @@ class AllianceModel(mesa.Model):
         """Advance the clock and clear last month's per-firm transfers."""
         self.month += 1
         self.firms.transfers[: self.firms.n] = 0.0
+        self.firms.formation_subsidy[: self.firms.n] = 0.0
+        self._traded = False
         self._births_this_month = 0
         self._deaths_this_month = 0
 
@@ -141,6 +162,18 @@ class AllianceModel(mesa.Model):
     def trade(self, demand: np.ndarray) -> None:
         """Revenue, costs, transfers and owner drawings for all living firms."""
         economy.trade(self.firms, demand, self.cfg.firms, self.streams["firm_shocks"])
+        self._traded = True
+
+    def pay(self, rows: np.ndarray, amounts: np.ndarray) -> None:
+        """Move money to (positive) or from (negative) firms as a recorded transfer.
+
+        Before trading, transfers reach cash when the month is booked; after it,
+        at once. Either way ``transfers`` holds the month's total, so each firm's
+        cash change is revenue - costs - owner draw + transfers.
+        """
+        np.add.at(self.firms.transfers, rows, amounts)
+        if self._traded:
+            np.add.at(self.firms.cash, rows, amounts)
 
     def close_failed_firms(self) -> np.ndarray:
         """Exit every living firm with negative cash; return their rows."""

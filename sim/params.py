@@ -281,6 +281,31 @@ class OutputConfig:
     write_files: bool = param(True, doc="write the run folder (tables, summary, manifest)")
 
 
+@dataclass
+class EligibilityConfig:
+    """Who may receive an instrument (all conditions must hold)."""
+
+    min_workers: int = param(0, 0, 10, "workers", "smallest eligible firm")
+    max_workers: int = param(10, 0, 10, "workers", "largest eligible firm")
+    sectors: list = param([], item_lo=0, item_hi=1000, unit="sector index", doc="eligible sectors; empty = all")
+    min_age_months: int = param(0, 0, 100_000, "months", "youngest eligible firm")
+    max_age_months: int = param(100_000, 0, 100_000, "months", "oldest eligible firm")
+    allied: str = param("any", choices=("any", "allied", "unallied"), doc="alliance status required")
+    share: float = param(1.0, 0, 1, "share", "share of firms drawn at random (policy's own stream) to be eligible")
+
+
+@dataclass
+class PolicyConfig:
+    """One instrument in the run: kind, window, budget, eligibility and its own parameters."""
+
+    kind: str = param("formation_grant", doc="instrument kind (see sim.policies.REGISTRY)")
+    start_month: int = param(12, 0, 100_000, "month", "first month of the window [start, stop)")
+    stop_month: int = param(72, 0, 100_000, "month", "first month after the window")
+    budget: float = param(1_000_000.0, 0, 1e13, "currency", "hard cap on total payments")
+    eligibility: EligibilityConfig = field(default_factory=EligibilityConfig)
+    params: dict = field(default_factory=dict, metadata={"doc": "instrument parameters (its Params schema)"})
+
+
 EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts")
 
 
@@ -314,6 +339,8 @@ class Config:
     alliances: AlliancesConfig = field(default_factory=AlliancesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    policies: dict[str, PolicyConfig] = field(default_factory=dict, metadata={
+        "doc": "policy instruments by name (configs/policy/); empty means no policy"})
 
 
 def register_schema() -> None:
@@ -368,6 +395,10 @@ def validate(cfg: Any, schema: type = Config, path: str = "") -> None:
     for f in fields(schema):
         key = f"{path}{f.name}"
         value = getattr(cfg, f.name) if not isinstance(cfg, dict) else cfg[f.name]
+        if f.name == "policies" and schema is Config:
+            for name, pol in value.items():
+                validate(pol, PolicyConfig, f"policies.{name}.")
+            continue
         if is_dataclass(f.type) or (f.default_factory is not MISSING and is_dataclass(f.default_factory())):
             sub_schema = f.type if is_dataclass(f.type) else type(f.default_factory())
             validate(value, sub_schema, key + ".")
@@ -389,7 +420,25 @@ def _check_cross_fields(cfg: Any) -> None:
         if t not in ALLIANCE_TYPES:
             raise ConfigError(f"alliances.structure.types_enabled contains {t!r}; allowed: "
                               f"{', '.join(ALLIANCE_TYPES)}")
+    for name, pol in cfg.policies.items():
+        _check_policy(name, pol, len(names))
     for s in cfg.market.competition.sectors:
         if not 0 <= s < len(names):
             raise ConfigError(f"market.competition.sectors contains {s}; allowed: sector indices "
                               f"in [0, {len(names) - 1}]")
+
+
+def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
+    """A policy's kind, window, eligibility sectors and instrument parameters."""
+    from sim.policies import REGISTRY
+    path = f"policies.{name}"
+    if pol.kind not in REGISTRY:
+        raise ConfigError(f"{path}.kind={pol.kind!r} is not a known instrument; allowed: {', '.join(REGISTRY)}")
+    if pol.stop_month <= pol.start_month:
+        raise ConfigError(f"{path}: the window [start_month={pol.start_month}, stop_month={pol.stop_month}) is "
+                          "empty; allowed: stop_month > start_month")
+    for s in pol.eligibility.sectors:
+        if not 0 <= s < n_sectors:
+            raise ConfigError(f"{path}.eligibility.sectors contains {s}; allowed: sector indices in "
+                              f"[0, {n_sectors - 1}]")
+    REGISTRY[pol.kind].parse_params(pol.params, f"{path}.params")

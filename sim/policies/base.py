@@ -1,0 +1,122 @@
+"""What every policy instrument shares: a ``[start, stop)`` window, who is eligible,
+a hard total budget, and payments written to the ledger.
+
+Policies act on firms only through named hooks that the model calls at fixed
+points of the month (``start_of_month``, ``after_formation``,
+``after_alliance_costs``, ``before_exit``) and through the firm columns those
+hooks may write (``formation_subsidy``, ``capability``) or money paid with
+``model.pay``. An instrument is one subclass with its own parameter dataclass.
+Design follows Starsim/Covasim interventions: what is delivered, to whom, when.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sim.params import PolicyConfig
+
+
+class Policy:
+    """Base class: window, eligibility, budget and ledger; subclasses implement hooks.
+
+    Attributes:
+        name: the key of this policy in ``cfg.policies`` (ledger instrument name).
+        cfg: its ``PolicyConfig``; ``p`` its parameters (the subclass's ``Params``).
+        spent: gross outlay so far (never above ``cfg.budget``).
+    """
+
+    kind: ClassVar[str] = ""
+    Params: ClassVar[type] = object
+    HOOKS: ClassVar[tuple[str, ...]] = ("start_of_month", "after_formation", "after_alliance_costs", "before_exit")
+
+    def __init__(self, name: str, cfg: PolicyConfig, params: Any):
+        self.name = name
+        self.cfg = cfg
+        self.p = params
+        self.spent = 0.0
+        self._draws = np.zeros(0)
+        self.model = None
+
+    @classmethod
+    def parse_params(cls, raw: dict, path: str) -> Any:
+        """The instrument's parameters from config, checked against its ``Params`` schema."""
+        from dataclasses import fields as dc_fields
+
+        from sim.params import ConfigError, validate
+        known = {f.name for f in dc_fields(cls.Params)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"{path}.{unknown[0]} is not a parameter of {cls.kind}; allowed: "
+                              f"{', '.join(sorted(known))}")
+        try:
+            params = cls.Params(**dict(raw))
+        except TypeError as err:
+            raise ConfigError(f"{path}: {err}") from None
+        validate(params, cls.Params, path + ".")
+        return params
+
+    def setup(self, model) -> None:
+        """Attach to the model; subclasses register candidate sources or hooks here."""
+        self.model = model
+        self.rng = model.streams[f"policy:{self.name}"]
+
+    def active(self, month: int) -> bool:
+        """Whether ``month`` falls in the window ``[start_month, stop_month)``."""
+        return self.cfg.start_month <= month < self.cfg.stop_month
+
+    def remaining(self) -> float:
+        """Budget left."""
+        return max(self.cfg.budget - self.spent, 0.0)
+
+    def eligible(self, rows: np.ndarray) -> np.ndarray:
+        """Mask over ``rows`` of living firms meeting every eligibility condition."""
+        m, e = self.model, self.cfg.eligibility
+        t = m.firms
+        rows = np.asarray(rows, dtype=np.int64)
+        age = m.month - t.birth_month[rows]
+        ok = (t.alive[rows] & (t.workers[rows] >= e.min_workers) & (t.workers[rows] <= e.max_workers)
+              & (age >= e.min_age_months) & (age <= e.max_age_months))
+        if e.sectors:
+            ok &= np.isin(t.sector[rows], list(e.sectors))
+        if e.allied != "any":
+            allied = t.alliance_id[rows] >= 0
+            ok &= allied if e.allied == "allied" else ~allied
+        if e.share < 1.0:
+            ok &= self._random_draw(rows) < e.share
+        return ok
+
+    def _random_draw(self, rows: np.ndarray) -> np.ndarray:
+        """One fixed uniform draw per firm row, drawn in row order from the policy's stream."""
+        n = self.model.firms.n
+        if len(self._draws) < n:
+            self._draws = np.concatenate([self._draws, self.rng.random(n - len(self._draws))])
+        return self._draws[rows]
+
+    def pay(self, rows: np.ndarray, amounts: np.ndarray, form: str = "cash") -> np.ndarray:
+        """Pay ``amounts`` to firms ``rows`` in the given order until the budget runs out.
+
+        Returns the amounts actually paid (the last payment may be partial, later ones
+        zero). Cash and loans reach the firm's cash as recorded transfers; in-kind
+        services are only booked. Every payment is written to the ledger.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        amounts = np.maximum(np.asarray(amounts, dtype=float), 0.0)
+        before = np.concatenate([[0.0], np.cumsum(amounts)[:-1]])
+        paid = np.clip(self.remaining() - before, 0.0, amounts)
+        self.spent += float(paid.sum())
+        if form in ("cash", "loan"):
+            self.model.pay(rows, paid)
+        self.model.ledger.record(self.model.month, self.name, self.model.firms.firm_id[rows], paid, form)
+        return paid
+
+    def receive(self, rows: np.ndarray, amounts: np.ndarray) -> None:
+        """Take repayments from firms (booked as negative ledger amounts)."""
+        self.model.pay(rows, -amounts)
+        self.model.ledger.record(self.model.month, self.name, self.model.firms.firm_id[rows], -amounts,
+                                 "repayment")
+
+    def finish(self) -> dict:
+        """End-of-run record of the instrument."""
+        return {"instrument": self.name, "kind": self.kind, "budget": self.cfg.budget, "spent": self.spent}

@@ -1,0 +1,53 @@
+"""Alliance-management training: raises the capability of trained firms (002; 004).
+
+Each month in the window up to ``trainees_per_month`` eligible firms not yet
+trained, chosen at random from the policy's stream, take a course (valued at
+``cost_per_trainee``, in kind) that closes ``capability_gain`` of the gap
+between their alliance-management capability and full capability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.params import param
+from sim.policies.base import Policy
+
+
+@dataclass
+class TrainingParams:
+    """Parameters of the training programme."""
+
+    trainees_per_month: int = param(25, 1, 1_000_000, "firms/month", "course places per month")
+    capability_gain: float = param(0.3, 0, 1, "share", "share of the gap to full capability closed")
+    cost_per_trainee: float = param(2500.0, 0, 1e8, "currency", "cost of training one firm")
+
+
+class Training(Policy):
+    """Trains eligible firms once each, raising their alliance-management capability."""
+
+    kind = "training"
+    Params = TrainingParams
+
+    def setup(self, model) -> None:
+        super().setup(model)
+        self.trained: set[int] = set()
+
+    def start_of_month(self) -> None:
+        """Train this month's intake (before partner search, so it counts this month)."""
+        m = self.model
+        if not self.active(m.month) or self.remaining() <= 0:
+            return
+        rows = m.living_rows
+        rows = rows[self.eligible(rows)]
+        rows = np.asarray([r for r in rows if int(r) not in self.trained], dtype=np.int64)
+        if len(rows) == 0:
+            return
+        intake = self.rng.permutation(rows)[: self.p.trainees_per_month]
+        paid = self.pay(intake, np.full(len(intake), self.p.cost_per_trainee), "in_kind")
+        done = intake[paid >= self.p.cost_per_trainee]
+        cap = m.firms.capability
+        cap[done] += self.p.capability_gain * (1.0 - cap[done])
+        self.trained.update(int(r) for r in done)
