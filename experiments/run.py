@@ -18,12 +18,12 @@ from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from experiments import frontier, levers, single, uplift
+from experiments import frontier, levers, policy_compare, single, uplift
 from sim.config import CONFIG_DIR, check, load_config
 from sim.params import ConfigError, register_schema
 
 EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
-               "compatibility_vs_contracts": levers.run}
+               "compatibility_vs_contracts": levers.run, "policy_compare": policy_compare.run}
 MAX_PREFLIGHT = 2000
 log = logging.getLogger("alianzas")
 

@@ -306,7 +306,8 @@ class PolicyConfig:
     params: dict = field(default_factory=dict, metadata={"doc": "instrument parameters (its Params schema)"})
 
 
-EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts")
+EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare")
+INSTRUMENT_KINDS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 
 
 @dataclass
@@ -324,6 +325,11 @@ class ExperimentConfig:
         "doc": "uplift_frontier: parameter path -> list of values; every combination is run"})
     lever_step: float = param(0.5, 0, 10, "share",
                               "compatibility_vs_contracts: relative increase applied to each lever")
+    instruments: list = param(list(INSTRUMENT_KINDS), choices=None,
+                              doc="policy_compare: instrument kinds compared (used when no policies are configured)")
+    budget: float = param(1_000_000.0, 0, 1e13, "currency", "policy_compare: equal budget of every instrument")
+    policy_start_month: int = param(12, 0, 100_000, "month", "policy_compare: window start")
+    policy_stop_month: int = param(72, 1, 100_000, "month", "policy_compare: window stop (exclusive)")
 
 
 @dataclass
@@ -422,6 +428,12 @@ def _check_cross_fields(cfg: Any) -> None:
                               f"{', '.join(ALLIANCE_TYPES)}")
     for name, pol in cfg.policies.items():
         _check_policy(name, pol, len(names))
+    for kind in cfg.experiment.instruments:
+        if kind not in INSTRUMENT_KINDS:
+            raise ConfigError(f"experiment.instruments contains {kind!r}; allowed: {', '.join(INSTRUMENT_KINDS)}")
+    if cfg.experiment.policy_stop_month <= cfg.experiment.policy_start_month:
+        raise ConfigError(f"experiment.policy_stop_month={cfg.experiment.policy_stop_month} must be greater than "
+                          f"experiment.policy_start_month={cfg.experiment.policy_start_month} (empty window)")
     for s in cfg.market.competition.sectors:
         if not 0 <= s < len(names):
             raise ConfigError(f"market.competition.sectors contains {s}; allowed: sector indices "
