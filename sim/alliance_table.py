@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.columns import ColumnTable
 from sim.params import ALLIANCE_TYPES
 
 #: Causes of an alliance's end; code = index. ``active`` alliances have cause -1.
@@ -57,35 +58,17 @@ ALLIANCE_FIELDS: dict[str, tuple[type, bool, object, str]] = {
 }
 
 
-class AllianceTable:
-    """Columns of per-alliance state with amortised growth.
+class AllianceTable(ColumnTable):
+    """Per-alliance state columns (``ALLIANCE_FIELDS``), one row per alliance ever formed.
 
     Attributes:
-        n: alliances ever formed.
         group: seats per alliance (the configured maximum group size).
     """
 
     def __init__(self, capacity: int, group: int):
-        self.n = 0
         self.group = int(group)
-        self.capacity = max(int(capacity), 16)
-        for name, (dtype, per_member, fill, _) in ALLIANCE_FIELDS.items():
-            shape = (self.capacity, self.group) if per_member else (self.capacity,)
-            setattr(self, name, np.full(shape, fill, dtype=dtype))
-
-    def add_rows(self, k: int) -> np.ndarray:
-        """Reserve ``k`` new alliance rows and return their indices."""
-        if self.n + k > self.capacity:
-            new_cap = max(self.capacity * 2, self.n + k)
-            for name, (dtype, per_member, fill, _) in ALLIANCE_FIELDS.items():
-                old = getattr(self, name)
-                grown = np.full((new_cap, *old.shape[1:]), fill, dtype=dtype)
-                grown[: self.n] = old[: self.n]
-                setattr(self, name, grown)
-            self.capacity = new_cap
-        rows = np.arange(self.n, self.n + k)
-        self.n += k
-        return rows
+        super().__init__({name: (dtype, (self.group,) if per_member else (), fill)
+                          for name, (dtype, per_member, fill, _) in ALLIANCE_FIELDS.items()}, capacity)
 
     def active_rows(self) -> np.ndarray:
         """Rows of running alliances."""

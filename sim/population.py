@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.columns import ColumnTable
+
 #: Resource dimensions named in the five-stage model paper (000).
 RESOURCE_DIMENSIONS = ("finance", "technology", "market_access", "know_how")
 
@@ -53,34 +55,9 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
 }
 
 
-class FirmTable:
-    """Columns of per-firm state with amortised growth.
-
-    Attributes:
-        n: number of rows in use (firms ever created).
-        capacity: allocated rows.
-    """
+class FirmTable(ColumnTable):
+    """Per-firm state columns (``FIELDS``), one row per firm ever created."""
 
     def __init__(self, capacity: int):
-        self.n = 0
-        self.capacity = max(int(capacity), 16)
-        for name, (dtype, shape, fill, _) in FIELDS.items():
-            setattr(self, name, np.full((self.capacity, *shape), fill, dtype=dtype))
-
-    def add_rows(self, k: int) -> np.ndarray:
-        """Reserve ``k`` new rows (filled with defaults) and return their indices."""
-        if self.n + k > self.capacity:
-            new_cap = max(self.capacity * 2, self.n + k)
-            for name, (dtype, shape, fill, _) in FIELDS.items():
-                old = getattr(self, name)
-                grown = np.full((new_cap, *shape), fill, dtype=dtype)
-                grown[: self.n] = old[: self.n]
-                setattr(self, name, grown)
-            self.capacity = new_cap
-        rows = np.arange(self.n, self.n + k)
-        self.n += k
-        return rows
-
-    def view(self, name: str) -> np.ndarray:
-        """The used part of column ``name`` (a view, valid until the next growth)."""
-        return getattr(self, name)[: self.n]
+        super().__init__({name: (dtype, shape, fill) for name, (dtype, shape, fill, _) in FIELDS.items()},
+                         capacity)
