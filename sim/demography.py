@@ -9,7 +9,8 @@ months of fixed cost, lognormal; volatility lognormal; sector exposure normal;
 capability, cooperativeness and resources Beta; planned approach Bernoulli.
 
 Exit rule: a firm that ends a month with negative cash cannot pay its way and
-closes (no credit line in the default economy). Births: a Poisson number per
+closes (no credit line in the default economy); any firm may also close for
+reasons outside the business with a small monthly probability. Births: a Poisson number per
 month with mean ``births.rate_monthly * n_firms``, independent of how many firms
 are alive so that both arms of a comparison see the same entrants.
 """
@@ -61,7 +62,23 @@ def births_this_month(rate_monthly: float, n_initial: int, rng: np.random.Genera
     return int(rng.poisson(rate_monthly * n_initial))
 
 
-def exits(table: FirmTable) -> np.ndarray:
-    """Rows of living firms that cannot pay their way (negative cash) this month."""
+#: Why a firm exited (``exit_cause`` column): 0 still operating.
+INSOLVENT, CLOSED = 1, 2
+
+
+def exits(table: FirmTable, p_closure: float, rng: np.random.Generator) -> np.ndarray:
+    """Rows of living firms that exit this month, with ``exit_cause`` set.
+
+    A firm that cannot pay its way (negative cash) is insolvent; any other may
+    close for reasons outside the business (the owner retires, falls ill, moves)
+    with monthly probability ``p_closure``. One draw per row every month keeps
+    the ``exits`` stream aligned across the arms of a comparison.
+    """
     n = table.n
-    return np.flatnonzero(table.alive[:n] & (table.cash[:n] < 0.0))
+    u = rng.random(n)
+    alive = table.alive[:n]
+    insolvent = alive & (table.cash[:n] < 0.0)
+    closed = alive & ~insolvent & (u < p_closure)
+    table.exit_cause[:n][insolvent] = INSOLVENT
+    table.exit_cause[:n][closed] = CLOSED
+    return np.flatnonzero(insolvent | closed)

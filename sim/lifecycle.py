@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim import alliance_types, matching, trust
-from sim.alliance_table import CAUSE, END_CAUSES, TYPE, AllianceTable
+from sim.alliance_table import ALLIANCE_FIELDS, CAUSE, END_CAUSES, TYPE, AllianceTable
 from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
 
@@ -159,6 +159,9 @@ class AllianceProcess:
         cfg, firms, t = self.cfg, self.firms, self.table
         seat = int(np.flatnonzero(t.members[aid] < 0)[0])
         others = t.members[aid][t.members[aid] >= 0]
+        for name, (_, per_member, fill, _) in ALLIANCE_FIELDS.items():
+            if per_member:  # a vacated seat keeps its last occupant's record until now
+                getattr(t, name)[aid, seat] = fill
         t.members[aid, seat] = firm_row
         tc = cfg.trust
         partner_cap = firms.capability[others].mean()

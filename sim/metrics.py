@@ -91,6 +91,7 @@ def firm_table(model) -> pd.DataFrame:
         "workers": t.workers[:n],
         "birth_month": t.birth_month[:n],
         "death_month": t.death_month[:n],
+        "exit_cause": np.asarray(["operating", "insolvent", "closed"])[t.exit_cause[:n]],
         "alive": alive,
         "age_months": end - t.birth_month[:n],
         "base_revenue": t.base_revenue[:n],

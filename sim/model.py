@@ -46,7 +46,8 @@ class AllianceModel(mesa.Model):
     7. ``evaluate_alliances``: stage 5 after trade, because members judge the
        benefits they have just realized; continue, renegotiate or dissolve.
     8. policy hook ``before_exit``: credit lines cover shortfalls, loans are repaid.
-    9. ``close_failed_firms``: firms with negative cash exit; their age at death
+    9. ``close_failed_firms``: firms with negative cash exit (and a few close for
+       outside reasons); their age at death
        is recorded, their Mesa agent removed (the row keeps the history) and
        their alliances end with cause ``partner_exit``. Exit comes after trading
        so a firm dies from this month's result.
@@ -176,8 +177,8 @@ class AllianceModel(mesa.Model):
             np.add.at(self.firms.cash, rows, amounts)
 
     def close_failed_firms(self) -> np.ndarray:
-        """Exit every living firm with negative cash; return their rows."""
-        rows = demography.exits(self.firms)
+        """Exit every living firm with negative cash, and those closing for outside reasons; return their rows."""
+        rows = demography.exits(self.firms, self.cfg.firms.p_closure, self.streams["exits"])
         if len(rows):
             self.firms.alive[rows] = False
             self.firms.death_month[rows] = self.month

@@ -60,13 +60,15 @@ class FirmsConfig:
     mean_input_cost_share: float = param(0.55, 0, 0.95, "share of revenue",
                                          "mean variable (input) cost as a share of revenue")
     sd_input_cost_share: float = param(0.08, 0, 0.5, "share of revenue", "spread of input cost share")
-    mean_margin: float = param(0.0, -1, 1, "share of revenue",
+    mean_margin: float = param(0.005, -1, 1, "share of revenue",
                                "mean expected operating margin at launch (calibration lever)")
     sd_margin: float = param(0.12, 0, 1, "share of revenue",
                              "spread of expected operating margins (calibration lever)")
     median_initial_cash_months: float = param(2.0, 0, 120, "months of fixed cost",
                                               "median start-up cash buffer (calibration lever)")
     sd_log_initial_cash: float = param(0.6, 0, 3, "log units", "spread of the start-up cash buffer")
+    p_closure: float = param(0.001, 0, 1, "probability/month",
+                             "closure for reasons outside the business (owner retires, falls ill, moves)")
     cash_target_months: float = param(2.0, 0, 120, "months of fixed cost",
                                       "cash above this buffer is drawn by the owner (calibration lever)")
     median_volatility: float = param(0.30, 0, 3, "log units/month", "median idiosyncratic volatility")
@@ -139,7 +141,7 @@ class SearchConfig:
     weight_pressure: float = param(0.4, 0, 1, "share", "weight of performance pressure (cash stress)")
     planned_gap_focus: float = param(0.8, 0, 1, "share",
                                      "planned firms weigh gaps this much more than pressure (003)")
-    min_age_months: int = param(18, 0, 1200, "months", "firms younger than this do not seek partners")
+    min_age_months: int = param(24, 0, 1200, "months", "firms younger than this do not seek partners")
     cooldown_months: int = param(6, 0, 1200, "months", "months after an alliance ends before seeking again")
     search_cost: float = param(300.0, 0, 1e7, "currency/month", "cost of a month of searching")
     min_cash_months: float = param(2.0, 0, 120, "months of fixed cost",
@@ -152,7 +154,7 @@ class SearchConfig:
     weight_complementarity: float = param(1.0, 0, 10, "score weight", "partner's strength on my gap")
     weight_capability: float = param(0.5, 0, 10, "score weight", "partner's perceived alliance capability")
     weight_reputation: float = param(0.5, 0, 10, "score weight", "partner's record of no detected opportunism")
-    weight_economic_potential: float = param(0.5, 0, 10, "score weight",
+    weight_economic_potential: float = param(1.5, 0, 10, "score weight",
                                              "partner's financial soundness (000: economic potential)")
     weight_prior_tie: float = param(0.5, 0, 10, "score weight", "bonus for a past partner or a referral")
     perception_noise: float = param(0.25, 0, 5, "score units", "sd of error in judging a candidate")

@@ -24,6 +24,7 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "firm_id": (np.int64, (), -1, "Mesa unique_id of the firm"),
     "birth_month": (np.int64, (), -1, "model month of founding (negative for a mixed-age stock)"),
     "death_month": (np.int64, (), -1, "model month of exit, -1 while alive"),
+    "exit_cause": (np.int64, (), 0, "0 operating, 1 insolvent (cash < 0), 2 closed for outside reasons"),
     "sector": (np.int64, (), 0, "sector index"),
     "workers": (np.int64, (), 0, "employees besides the owner, 0-10"),
     "base_revenue": (float, (), 0.0, "expected monthly revenue at demand index 1, currency/month"),

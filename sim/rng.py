@@ -19,10 +19,11 @@ STREAM_NAMES = (
     "demand",         # sector demand innovations
     "firm_shocks",    # firm-level revenue shocks
     "births",         # number and traits of entrants
+    "exits",          # closures for reasons outside the business
     "alliance_search",     # rethink business and partner search
     "alliance_behaviour",  # cooperation or opportunism, detection
     "alliance_outcomes",   # performance risk of alliances
-    "policy",         # policy eligibility draws
+    # each policy instrument draws from "policy:<name>"
 )
 
 

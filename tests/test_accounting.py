@@ -98,7 +98,7 @@ def test_dead_firms_stay_dead_earn_nothing_and_keep_their_cash(small_model):
 
 
 def test_exits_set_death_month_and_alive_false_and_leave_only_solvent_firms():
-    """Firms exiting in month t get death_month t, alive False; survivors have cash >= 0."""
+    """Firms exiting in month t get death_month t, alive False and a cause; survivors have cash >= 0."""
     m = AllianceModel.from_config(small_config(seed=2))
     total_deaths = 0
     for before, m in _months(m, 36):
@@ -108,7 +108,10 @@ def test_exits_set_death_month_and_alive_false_and_leave_only_solvent_firms():
         total_deaths += len(died)
         assert np.all(t.death_month[died] == m.month), (
             f"month {m.month}: expected death_month == {m.month} for firms that exited this month")
-        assert np.all(t.cash[died] < 0), f"month {m.month}: expected exiting firms to have negative cash"
+        insolvent, closed = t.exit_cause[died] == 1, t.exit_cause[died] == 2
+        assert np.all(insolvent | closed), f"month {m.month}: expected every exit to carry its cause"
+        assert np.all(t.cash[died][insolvent] < 0), (
+            f"month {m.month}: expected firms exiting as insolvent to have negative cash")
         alive = t.view("alive")
         assert np.all(t.view("death_month")[alive] == -1), (
             f"month {m.month}: expected death_month == -1 for every living firm")
