@@ -1,0 +1,269 @@
+"""Unit tests of the alliance building blocks: trust and control rules (sim.trust), the cluster
+saving (sim.alliance_types), alliance outcome metrics (sim.metrics) on hand-made arrays, and
+the candidate-source hook of the partner search (a broker)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import AllianceModel, alliance_types, metrics, trust
+from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
+from tests.conftest import small_config
+
+TC, BC, SC, TYC = TrustConfig(), BehaviourConfig(), StructureConfig(), AllianceTypesConfig()
+unit = st.floats(0.0, 1.0)
+
+
+# ---------------------------------------------------------------------- trust
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(g=st.floats(0.2, 1.0), formal=unit)
+def test_one_detected_act_costs_more_goodwill_than_one_good_month_builds(g, formal):
+    """Above the exit threshold (0.2), losing trust is quicker than building it (defaults)."""
+    good = trust.update_goodwill(np.array([g]), np.array([False]), np.array([formal]), TC)[0]
+    bad = trust.update_goodwill(np.array([g]), np.array([True]), np.array([formal]), TC)[0]
+    assert good >= g >= bad
+    assert g - bad > good - g, f"expected loss {g - bad:.4f} > gain {good - g:.4f} at goodwill {g}, formal {formal}"
+
+
+@pytest.mark.parametrize("g", [0.3, 0.5, 0.7, 0.9])
+def test_recovering_from_one_detected_act_takes_several_good_months(g):
+    """Starting at goodwill g with no formal control, one detected act takes at least 4 good months to undo
+    (defaults: 4 at g=0.3, 7 at 0.5, 30 at 0.9)."""
+    x = trust.update_goodwill(np.array([g]), np.array([True]), np.array([0.0]), TC)
+    months = 0
+    while x[0] < g and months < 1000:
+        x = trust.update_goodwill(x, np.array([False]), np.array([0.0]), TC)
+        months += 1
+    assert months >= 4, f"expected >= 4 good months to recover from one detected act at goodwill {g}, took {months}"
+
+
+def test_goodwill_stays_in_unit_interval_and_builds_towards_one():
+    g = np.array([0.0, 0.35, 0.99, 1.0])
+    for _ in range(200):
+        g = trust.update_goodwill(g, np.zeros(4, bool), np.full(4, 0.5), TC)
+        assert np.all((g >= 0) & (g <= 1))
+    assert np.all(g > 0.99), f"expected goodwill to approach 1 after 200 good months, got {g}"
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(g=st.floats(0.0, 0.99), lo=st.floats(0.0, 0.5), hi=st.floats(0.51, 1.0), months=st.integers(1, 36))
+def test_formal_control_crowds_out_goodwill(g, lo, hi, months):
+    """Same history of good months, more formal control -> lower goodwill (crowding out > 0)."""
+    a, b = np.array([g]), np.array([g])
+    for _ in range(months):
+        a = trust.update_goodwill(a, np.array([False]), np.array([lo]), TC)
+        b = trust.update_goodwill(b, np.array([False]), np.array([hi]), TC)
+    assert b[0] < a[0], f"expected lower goodwill with formal control {hi} than {lo}: {b[0]} vs {a[0]}"
+
+
+def test_formal_control_is_formality_times_mean_of_behaviour_and_output_control():
+    assert trust.formal_control(np.array([0.5]), np.array([0.4]), np.array([0.8]))[0] == pytest.approx(0.3)
+    assert trust.formal_control(np.array([0.0]), np.array([1.0]), np.array([1.0]))[0] == 0.0
+
+
+@pytest.mark.parametrize("channel", [0, 1, 2])
+def test_detection_probability_rises_with_each_control(channel):
+    """More of any one control (others fixed) detects more; with no control, only the base rate."""
+    levels = np.linspace(0.0, 1.0, 11)
+    args = [np.full(11, 0.3), np.full(11, 0.3), np.full(11, 0.3)]
+    args[channel] = levels
+    p = trust.detection_probability(*args, BC)
+    assert np.all(np.diff(p) > 0), f"expected detection to rise with control channel {channel}, got {p}"
+    assert np.all((p >= 0) & (p <= 1))
+    zero = trust.detection_probability(np.zeros(1), np.zeros(1), np.zeros(1), BC)[0]
+    assert zero == pytest.approx(BC.detection_base)
+
+
+def test_control_cost_is_linear_in_each_control():
+    cost = trust.control_cost(np.array([1.0, 0.0, 0.0, 0.5]), np.array([0.0, 1.0, 0.0, 0.5]),
+                              np.array([0.0, 0.0, 1.0, 0.5]), SC)
+    expected = [SC.cost_behaviour_control, SC.cost_output_control, SC.cost_social_control,
+                0.5 * (SC.cost_behaviour_control + SC.cost_output_control + SC.cost_social_control)]
+    np.testing.assert_allclose(cost, expected)
+
+
+def test_choose_control_lower_goodwill_gives_more_control():
+    """Trust and control substitute: lower initial goodwill -> more total control; formality splits it."""
+    gw = np.linspace(0.0, 1.0, 21)
+    formality = np.full(21, 0.4)
+    cb, co, cs = trust.choose_control(gw, formality, SC)
+    total = cb + co + cs
+    assert np.all(np.diff(total) < 0), f"expected total control to fall as goodwill rises, got {total}"
+    np.testing.assert_allclose(cb, co)
+    assert np.all((cb >= 0) & (cb <= 1) & (cs >= 0) & (cs <= 1))
+    assert np.all(cs > 0) and np.all(cb > 0), "expected both formal and social control at formality 0.4"
+
+
+@pytest.mark.xfail(strict=True, reason="sim/trust.py choose_control: behaviour and output control each get "
+                                       "total * formality, so the three mechanisms sum to total * (1 + formality), "
+                                       "not the total split as the docstring says")
+def test_choose_control_splits_the_total_as_documented():
+    """Docstring: total control c = intensity * (base + substitution * (1 - goodwill)); behaviour and output
+    control take the formality share of c in equal parts, social control the rest, so cb + co + cs == c."""
+    gw = np.array([0.2, 0.5, 0.8])
+    formality = np.array([0.3, 0.6, 1.0])
+    cb, co, cs = trust.choose_control(gw, formality, SC)
+    c = SC.control_intensity * (SC.control_base + SC.control_trust_substitution * (1.0 - gw))
+    np.testing.assert_allclose(cs, c * (1.0 - formality), err_msg="social control = (1 - formality) share of c")
+    np.testing.assert_allclose(cb + co, c * formality, err_msg="behaviour + output control = formality share of c")
+
+
+def test_choose_control_scales_with_control_intensity_and_clips_at_one():
+    gw, formality = np.array([0.5]), np.array([1.0])
+    weak = trust.choose_control(gw, formality, StructureConfig(control_intensity=0.3))
+    strong = trust.choose_control(gw, formality, StructureConfig(control_intensity=2.0))
+    huge = trust.choose_control(np.array([0.0]), formality, StructureConfig(control_intensity=5.0))
+    assert strong[0][0] > weak[0][0], "expected more behaviour control with a higher control_intensity"
+    assert huge[0][0] == 1.0, "expected control clipped at 1"
+
+
+def test_initial_trust_rises_with_capability_ties_and_brokerage():
+    cap = np.array([0.0, 0.5, 1.0])
+    g = trust.initial_goodwill(cap, np.zeros(3), TC)
+    assert np.all(np.diff(g) > 0), "expected initial goodwill to rise with the partner's capability"
+    assert trust.initial_goodwill(0.2, 1.0, TC) > trust.initial_goodwill(0.2, 0.0, TC), "expected prior ties to add"
+    assert trust.initial_goodwill(0.2, 0.0, TC, 0.15) == pytest.approx(trust.initial_goodwill(0.2, 0.0, TC) + 0.15)
+    assert trust.initial_goodwill(1.0, 1.0, TC, 1.0) == 1.0, "expected initial trust clipped at 1"
+    assert trust.initial_goodwill(0.0, 0.0, TC) == pytest.approx(TC.goodwill_initial)
+
+
+def test_competence_trust_builds_when_delivered_and_falls_with_shortfall():
+    c = np.full(4, 0.5)
+    new = trust.update_competence(c, np.array([1.5, 1.0, 0.5, 0.0]), TC)
+    assert new[0] == new[1] > 0.5 > new[2] > new[3], f"expected build at >=1 and deeper fall with shortfall, got {new}"
+
+
+# ------------------------------------------------------------------ cluster saving
+def test_cluster_saving_rises_with_pooled_volume_and_stays_below_max():
+    revenue = np.array([1e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e8])
+    firms = SimpleNamespace(input_cost_share=np.full(2 * len(revenue), 0.5),
+                            base_revenue=np.repeat(revenue, 2))
+    members = np.arange(2 * len(revenue)).reshape(-1, 2)
+    s = alliance_types.cluster_saving(firms, members, members >= 0, TYC)
+    assert np.all(np.diff(s) > 0), f"expected saving to rise with pooled volume, got {s}"
+    assert np.all((s > 0) & (s < TYC.cluster_max_savings)), f"expected 0 < saving < max, got {s}"
+    # Half the maximum when pooled purchases equal cluster_half_volume (2 x 0.5 x 2e4 = 2e4).
+    assert s[2] == pytest.approx(0.5 * TYC.cluster_max_savings)
+
+
+def test_cluster_saving_counts_only_seated_members():
+    firms = SimpleNamespace(input_cost_share=np.array([0.5, 0.5, 0.5]), base_revenue=np.array([2e4, 2e4, 2e4]))
+    dyad = np.array([[0, 1, -1]])
+    trio = np.array([[0, 1, 2]])
+    s2 = alliance_types.cluster_saving(firms, dyad, dyad >= 0, TYC)[0]
+    s3 = alliance_types.cluster_saving(firms, trio, trio >= 0, TYC)[0]
+    assert s3 > s2, "expected a third member's purchases to raise the saving"
+
+
+def test_mean_over_partners_excludes_self_and_empty_seats():
+    v = np.array([[1.0, 3.0, 9.0], [2.0, 4.0, 100.0]])
+    valid = np.array([[True, True, True], [True, True, False]])
+    out = alliance_types.mean_over_partners(v, valid)
+    np.testing.assert_allclose(out[0], [6.0, 5.0, 2.0])
+    np.testing.assert_allclose(out[1, :2], [4.0, 2.0])
+
+
+# ---------------------------------------------------------------------- metrics
+def test_alliance_end_share_on_hand_made_alliances():
+    start = np.array([1, 10, 20, 30, 5, 70])
+    end = np.array([30, 80, -1, 50, 65, 75])
+    # formed by 60: first five; ended within 60 months: 1 (29), 4 (20), 5 (exactly 60) -> 3/5.
+    assert metrics.alliance_end_share(start, end, horizon_month=130) == pytest.approx(3 / 5)
+    assert metrics.alliance_end_share(np.array([61]), np.array([-1]), horizon_month=130) is None
+    assert metrics.alliance_end_share(np.array([1, 2]), np.array([5, 9]), 130) == 1.0
+    assert metrics.alliance_end_share(np.array([1, 2]), np.array([-1, -1]), 130) == 0.0
+
+
+@pytest.mark.xfail(strict=True, reason="sim/metrics.py alliance_end_share: alliances whose 60-month window is "
+                                       "censored at the horizon are counted only if they ended (selection on the "
+                                       "outcome), so the share is biased upward whenever months < formed_by + within")
+def test_alliance_end_share_is_unbiased_when_windows_are_censored():
+    """Half the alliances last 10 months, half 100; one of each starts every month 1..60. The true
+    share ending within 60 months is 0.5, at any horizon that observes enough windows (here 70)."""
+    start = np.repeat(np.arange(1, 61), 2)
+    duration = np.tile([10, 100], 60)
+    horizon = 70
+    end = np.where(start + duration <= horizon, start + duration, -1)
+    full = metrics.alliance_end_share(start, start + duration, horizon_month=200)
+    assert full == pytest.approx(0.5), "sanity: fully observed, the share is 0.5"
+    est = metrics.alliance_end_share(start, end, horizon_month=horizon)
+    assert est == pytest.approx(0.5, abs=0.05), f"expected about 0.5 at horizon {horizon}, got {est:.3f}"
+
+
+def test_median_duration_without_censoring_is_the_plain_median():
+    start = np.zeros(4, dtype=int)
+    end = np.array([10, 20, 30, 40])
+    assert metrics.median_duration(start, end, horizon_month=100) == pytest.approx(20.0)
+
+
+def test_median_duration_accounts_for_censoring():
+    """Kaplan-Meier: ends at 10 and 30 with two alliances still running at 50 -> S(10)=0.75, S(30)=0.5."""
+    start = np.zeros(4, dtype=int)
+    end = np.array([10, -1, -1, 30])
+    assert metrics.median_duration(start, end, horizon_month=50) == pytest.approx(30.0)
+    assert metrics.median_duration(start, np.full(4, -1), horizon_month=50) is None, (
+        "expected no median while fewer than half have ended")
+    assert metrics.median_duration(np.zeros(0, dtype=int), np.zeros(0, dtype=int), 50) is None
+
+
+# ------------------------------------------------------------------ broker hook
+class Broker:
+    """A candidate source: offers each seeker ``k`` unallied firms of its own sector with a trust bonus,
+    drawing from its own generator (never from the model's streams)."""
+
+    def __init__(self, seed: int, k: int = 4, bonus: float = 0.3):
+        self.rng = np.random.default_rng(seed)
+        self.k, self.bonus = k, bonus
+        self.offered: set[tuple[int, int, int]] = set()  # (month, seeker row, candidate row)
+        self.calls = 0
+
+    def __call__(self, model, seekers):
+        self.calls += 1
+        firms = model.firms
+        n = firms.n
+        cand = np.full((len(seekers), self.k), -1, dtype=np.int64)
+        free = firms.alive[:n] & (firms.alliance_id[:n] < 0)
+        for sec in np.unique(firms.sector[seekers]):
+            pool = np.flatnonzero(free & (firms.sector[:n] == sec))
+            mine = np.flatnonzero(firms.sector[seekers] == sec)
+            if len(pool):
+                cand[mine] = pool[self.rng.integers(0, len(pool), size=(len(mine), self.k))]
+        for s, row in zip(seekers, cand):
+            self.offered.update((model.month, int(s), int(c)) for c in row if c >= 0)
+        return cand, np.where(cand >= 0, self.bonus, 0.0)
+
+
+def test_broker_candidate_source_forms_alliances_with_higher_initial_goodwill():
+    """Seeds 0-3, N=1000, 72 months: with the broker some alliances join seekers to offered candidates, those
+    start with more goodwill than the others (by about the 0.3 bonus), and mean initial goodwill rises."""
+    brokered_gw, other_gw, with_gw, without_gw = [], [], [], []
+    formed_with, formed_without = 0, 0
+    for seed in (0, 1, 2, 3):
+        base = AllianceModel.from_config(small_config(n=1000, months=72, seed=seed))
+        base.run_for(72)
+        without_gw.extend(base.alliance_table()["goodwill_initial"])
+        formed_without += base.summary()["alliances_formed"]
+
+        m = AllianceModel.from_config(small_config(n=1000, months=72, seed=seed))
+        broker = Broker(seed=1000 + seed)
+        m.alliances.candidate_sources.append(broker)
+        m.run_for(72)
+        assert broker.calls > 0, "expected the search to consult the broker"
+        t = m.alliances.table
+        for a in range(t.n):
+            key = (int(t.start_month[a]), int(t.members[a, 0]), int(t.members[a, 1]))
+            (brokered_gw if key in broker.offered else other_gw).append(t.goodwill_initial[a])
+        with_gw.extend(m.alliance_table()["goodwill_initial"])
+        formed_with += m.summary()["alliances_formed"]
+    assert len(brokered_gw) > 50, f"expected >50 alliances formed with offered candidates, got {len(brokered_gw)}"
+    gap = np.mean(brokered_gw) - np.mean(other_gw)
+    assert 0.2 < gap < 0.35, f"expected brokered alliances to start with about 0.3 more goodwill, gap {gap:.3f}"
+    assert np.mean(with_gw) > np.mean(without_gw), (
+        f"expected higher mean initial goodwill with the broker: {np.mean(with_gw):.3f} vs {np.mean(without_gw):.3f}")
+    assert formed_with > formed_without, (
+        f"expected more alliances with extra candidates: {formed_with} vs {formed_without} (sum over seeds 0-3)")
