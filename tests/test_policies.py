@@ -1,0 +1,761 @@
+"""Policy instruments: each pays out, moves its own target, respects its window, budget and
+eligibility, draws only from its own stream, and bad instrument settings stop before the run.
+
+Effects are measured on paired worlds: the same seeds with and without the instrument
+(N=2000 firms, 60 months, window [6, 48) set explicitly). What happened at the moment of
+each payment (the firm's cash, capability, alliance) is recorded by a spy that wraps the
+instrument's ``pay`` and hooks; nothing in the model is changed.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import AllianceModel, ConfigError, load_config
+from sim.alliance_table import TYPE
+from sim.params import INSTRUMENT_KINDS
+from sim.policies import REGISTRY
+from sim.rng import RandomStreams
+from tests.conftest import PROJECT_ROOT, SEEDS, run_cli
+
+N = 2000
+MONTHS = 60
+START, STOP = 6, 48
+INSTRUMENTS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
+#: Firm traits drawn at founding that no process changes afterwards.
+FOUNDING_TRAITS = ("firm_id", "sector", "workers", "birth_month", "base_revenue", "input_cost_share", "fixed_cost",
+                   "volatility", "exposure", "cooperativeness", "planned", "goal", "resources")
+DEMAND_COLUMNS = ["demand_commerce", "demand_services", "demand_manufacturing"]
+GROSS = ("cash", "in_kind", "loan")  # every form but repayments counts against the budget
+
+
+def test_registry_covers_every_instrument_kind_and_config_file():
+    """Every kind the schema allows has a class in REGISTRY under that name and a configs/policy file."""
+    assert set(REGISTRY) == set(INSTRUMENT_KINDS), (
+        f"expected REGISTRY keys {sorted(INSTRUMENT_KINDS)}, got {sorted(REGISTRY)}")
+    for kind, cls in REGISTRY.items():
+        assert cls.kind == kind, f"expected {cls.__name__}.kind == {kind!r}, got {cls.kind!r}"
+        assert (PROJECT_ROOT / "configs" / "policy" / f"{kind}.yaml").is_file(), f"expected configs/policy/{kind}.yaml"
+
+
+# ---------------------------------------------------------------------------- helpers
+def window(name: str, start: int = START, stop: int = STOP) -> list[str]:
+    return [f"policies.{name}.start_month={start}", f"policies.{name}.stop_month={stop}"]
+
+
+class Spy:
+    """Wraps one instrument's ``pay`` and hooks (instance attributes; the class is untouched).
+
+    ``payments``: per call of ``pay``, the month, rows, requested and paid amounts, form, and
+    the firms' cash, capability and alliance just before the payment. ``hooks``: per hook call,
+    the month, hook name and the capability column before and after it, and for
+    ``after_alliance_costs`` the running costs of every active alliance seat at that moment.
+    """
+
+    def __init__(self, model: AllianceModel, policy):
+        self.model, self.policy = model, policy
+        self.payments: list[dict] = []
+        self.hooks: list[dict] = []
+        orig_pay = policy.pay
+
+        def pay(rows, amounts, form="cash"):
+            t = model.firms
+            rows = np.asarray(rows, dtype=np.int64)
+            rec = {"month": model.month, "rows": rows.copy(), "requested": np.array(amounts, dtype=float),
+                   "form": form, "cash": t.cash[rows].copy(), "capability": t.capability[rows].copy(),
+                   "alliance_id": t.alliance_id[rows].copy()}
+            paid = orig_pay(rows, amounts, form)
+            rec["paid"] = np.array(paid, dtype=float)
+            self.payments.append(rec)
+            return paid
+
+        policy.pay = pay
+        for name in policy.HOOKS:
+            if getattr(policy, name, None) is not None:
+                setattr(policy, name, self._wrap(name, getattr(policy, name)))
+
+    def _wrap(self, name, orig):
+        def hook(*args):
+            m = self.model
+            n = m.firms.n
+            rec = {"month": m.month, "hook": name, "cap_before": m.firms.capability[:n].copy()}
+            if name == "after_alliance_costs" and m.alliances is not None:
+                t = m.alliances.table
+                act = t.active_rows()
+                seat = t.members[act] >= 0
+                rec["seat_rows"] = t.members[act][seat]
+                rec["seat_kind"] = np.broadcast_to(t.kind[act][:, None], seat.shape)[seat]
+                rec["seat_cost"] = t.cost_month[act][seat].copy()
+            out = orig(*args)
+            rec["cap_after"] = m.firms.capability[:n].copy()
+            self.hooks.append(rec)
+            return out
+        return hook
+
+    def frame(self) -> pd.DataFrame:
+        """One row per requested payment (including unpaid ones)."""
+        if not self.payments:
+            return pd.DataFrame(columns=["month", "row", "requested", "paid", "form", "cash", "capability",
+                                         "alliance_id"])
+        return pd.concat([pd.DataFrame({"month": p["month"], "row": p["rows"], "requested": p["requested"],
+                                        "paid": p["paid"], "form": p["form"], "cash": p["cash"],
+                                        "capability": p["capability"], "alliance_id": p["alliance_id"]})
+                          for p in self.payments], ignore_index=True)
+
+
+class ClusterCostProbe:
+    """Model-level probe (works without any policy): running costs of cluster alliances per month."""
+
+    def __init__(self, model: AllianceModel):
+        self.gross: dict[int, float] = {}
+        self.seats: dict[int, int] = {}
+        orig = model.policies.run
+
+        def run(hook, *args):
+            if hook == "after_alliance_costs" and model.alliances is not None:
+                t = model.alliances.table
+                act = t.active_rows()
+                act = act[t.kind[act] == TYPE["cluster"]]
+                seat = t.members[act] >= 0
+                self.gross[model.month] = float(t.cost_month[act][seat].sum())
+                self.seats[model.month] = int(seat.sum())
+            return orig(hook, *args)
+
+        model.policies.run = run
+
+
+@functools.lru_cache(maxsize=None)
+def world(instrument: str | None, seed: int, extra: tuple[str, ...] = (), n: int = N, months: int = MONTHS,
+          start: int = START, stop: int = STOP):
+    """(model, spy of the first policy or None, cluster cost probe) after a full run; cached."""
+    overrides = [f"firms.n_firms={n}", f"months={months}", f"seed={seed}"]
+    if instrument is not None:
+        overrides += [f"policy={instrument}", *window(instrument, start, stop)]
+    cfg = load_config(*overrides, *extra)
+    m = AllianceModel.from_config(cfg)
+    spy = Spy(m, m.policies.items[0]) if m.policies.items else None
+    probe = ClusterCostProbe(m)
+    m.run_for(months)
+    return m, spy, probe
+
+
+def row_of(m: AllianceModel) -> dict[int, int]:
+    """firm_id -> row."""
+    return {int(f): r for r, f in enumerate(m.firms.firm_id[: m.firms.n])}
+
+
+def rows_for(m: AllianceModel, firm_ids) -> np.ndarray:
+    lookup = row_of(m)
+    return np.array([lookup[int(f)] for f in firm_ids], dtype=np.int64)
+
+
+def memberships(m: AllianceModel) -> pd.DataFrame:
+    """One row per (alliance, member): firm_id, alliance type, start and end month (-1 = active)."""
+    a = m.alliance_table()
+    out = a[["alliance_id", "members", "type", "start_month", "end_month"]].explode("members")
+    return out.rename(columns={"members": "firm_id"}).astype({"firm_id": "int64"})
+
+
+def allied_at_month_start(m: AllianceModel, firm_ids, months) -> np.ndarray:
+    """Whether each firm sat in an alliance at the start of the month (formed earlier, not yet ended).
+
+    Alliances form after the start-of-month hook and end after trading or at exit, so at the
+    start of month t a firm is allied iff an alliance of it started before t and ended at t or later.
+    """
+    ms = memberships(m)
+    by_firm = {f: g[["start_month", "end_month"]].to_numpy() for f, g in ms.groupby("firm_id")}
+    out = []
+    for f, t in zip(firm_ids, months):
+        spans = by_firm.get(int(f))
+        out.append(spans is not None and bool(np.any((spans[:, 0] < t) & ((spans[:, 1] < 0) | (spans[:, 1] >= t)))))
+    return np.array(out, dtype=bool)
+
+
+def ledger_of(m: AllianceModel, instrument: str) -> pd.DataFrame:
+    led = m.ledger.table()
+    return led[led["instrument"] == instrument].reset_index(drop=True)
+
+
+def in_window_formed(m: AllianceModel) -> pd.DataFrame:
+    a = m.alliance_table()
+    return a[(a["start_month"] >= START) & (a["start_month"] < STOP)]
+
+
+# ------------------------------------------------------------- every instrument pays out
+@pytest.mark.parametrize("instrument", INSTRUMENTS)
+def test_instrument_pays_out_within_window_and_budget(instrument):
+    """Over the seed list each instrument pays something; every gross payment falls in [6, 48);
+    gross payments never exceed the budget and equal the instrument's ``spent``."""
+    for seed in SEEDS:
+        m, _, _ = world(instrument, seed)
+        pol = m.policies.items[0]
+        led = ledger_of(m, instrument)
+        gross = led[led["form"].isin(GROSS)]
+        assert gross["amount"].sum() > 0, f"{instrument} seed {seed}: expected payments > 0, ledger is empty"
+        assert (gross["amount"] > 0).all(), f"{instrument} seed {seed}: expected every gross payment > 0"
+        outside = gross[(gross["month"] < START) | (gross["month"] >= STOP)]
+        assert outside.empty, (f"{instrument} seed {seed}: expected no payment outside [{START}, {STOP}), "
+                               f"got months {sorted(outside['month'].unique())}")
+        total = float(gross["amount"].sum())
+        assert total <= pol.cfg.budget * (1 + 1e-12), (
+            f"{instrument} seed {seed}: gross payments {total:,.2f} exceed the budget {pol.cfg.budget:,.2f}")
+        assert total == pytest.approx(pol.spent, rel=1e-9), (
+            f"{instrument} seed {seed}: expected ledger gross {total:,.2f} == spent {pol.spent:,.2f}")
+        assert m.ledger.paid_out(instrument) == pytest.approx(total, rel=1e-12)
+        assert m.summary()["public_cost"] == pytest.approx(led["amount"].sum(), rel=1e-12), (
+            "expected summary public_cost == the net ledger total")
+
+
+# ------------------------------------------------------------------ formation grant
+def test_formation_grant_pays_cash_only_to_members_of_alliances_formed_that_month():
+    """Each grant row is cash, paid in the month an alliance of that firm formed, and equals
+    grant_share x (formation_cost + formation_cost_formal x formality) of that alliance."""
+    for seed in SEEDS[:3]:
+        m, _, _ = world("formation_grant", seed)
+        led = ledger_of(m, "formation_grant")
+        assert set(led["form"]) == {"cash"}, f"seed {seed}: expected only cash grants, got {set(led['form'])}"
+        ms = memberships(m).merge(m.alliance_table()[["alliance_id", "formality"]], on="alliance_id")
+        hit = led.merge(ms, left_on=["firm_id", "month"], right_on=["firm_id", "start_month"], how="left")
+        missing = hit[hit["alliance_id"].isna()]
+        assert missing.empty, (f"seed {seed}: expected every grant to go to a member of an alliance formed "
+                               f"that month; {len(missing)} did not, e.g. {missing.head(3).to_dict('records')}")
+        sc, share = m.cfg.alliances.structure, m.policies.items[0].p.grant_share
+        expected = share * (sc.formation_cost + sc.formation_cost_formal * hit["formality"])
+        assert np.allclose(hit["amount"], expected, rtol=1e-12), (
+            f"seed {seed}: expected each grant == {share} x that alliance's formation fee")
+        assert len(hit) == len(led), f"seed {seed}: expected one alliance per grant row"
+
+
+def test_formation_grant_raises_seekers_and_alliances_formed():
+    """Paired against the same seeds without it, the grant (which also lowers the cash needed to
+    afford a search) brings more seekers and forms at least 10% more alliances in the window."""
+    rel = []
+    for seed in SEEDS:
+        b, _, _ = world(None, seed)
+        p, _, _ = world("formation_grant", seed)
+        sb, sp = b.series(), p.series()
+        win = lambda s: s[(s["month"] >= START) & (s["month"] < STOP)]  # noqa: E731
+        seek_b, seek_p = win(sb)["seekers"].sum(), win(sp)["seekers"].sum()
+        formed_b, formed_p = len(in_window_formed(b)), len(in_window_formed(p))
+        assert seek_p > seek_b, f"seed {seed}: expected more seekers with the grant, got {seek_p} vs {seek_b}"
+        assert formed_p > formed_b, f"seed {seed}: expected more alliances with the grant, got {formed_p} vs {formed_b}"
+        rel.append(formed_p / formed_b - 1)
+    assert np.mean(rel) >= 0.10, f"expected >= 10% more alliances formed on average, got {np.mean(rel):.1%}"
+
+
+# ---------------------------------------------------------------------- matchmaking
+def test_matchmaking_books_in_kind_service_to_eligible_seekers():
+    """Matchmaking payments are in kind, service_cost each, to unallied firms old enough to seek."""
+    for seed in SEEDS[:3]:
+        m, spy, _ = world("matchmaking", seed)
+        led = ledger_of(m, "matchmaking")
+        pol = m.policies.items[0]
+        assert len(led) > 0 and set(led["form"]) == {"in_kind"}, (
+            f"seed {seed}: expected in-kind rows only, got {led['form'].value_counts().to_dict()}")
+        assert np.allclose(led["amount"], pol.p.service_cost), (
+            f"seed {seed}: expected every service booked at service_cost={pol.p.service_cost}")
+        pays = spy.frame()
+        pays = pays[pays["paid"] > 0]
+        assert (pays["alliance_id"] < 0).all(), f"seed {seed}: expected served seekers to be unallied"
+        age = pays["month"] - m.firms.birth_month[pays["row"].to_numpy()]
+        assert (age >= m.cfg.alliances.search.min_age_months).all(), (
+            f"seed {seed}: expected served seekers at least min_age_months old, youngest {age.min()}")
+
+
+def test_matchmaking_raises_initial_goodwill_of_alliances_formed_in_window():
+    """Brokered trust: alliances formed inside the window start with more goodwill (by >= 0.05 on
+    average, each seed) than the same seed's alliances without the broker."""
+    for seed in SEEDS:
+        b, _, _ = world(None, seed)
+        p, _, _ = world("matchmaking", seed)
+        gb, gp = in_window_formed(b)["goodwill_initial"].mean(), in_window_formed(p)["goodwill_initial"].mean()
+        assert gp >= gb + 0.05, f"seed {seed}: expected initial goodwill >= {gb:.3f} + 0.05, got {gp:.3f}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG sim/policies/matchmaking.py (candidates: pool = alive & unallied): the broker's pool ignores "
+    "alliances.search.min_age_months, and find_partners does not re-check age, so brokered alliances "
+    "seat firms younger than 18 months, which the ordinary search never does (~50 per run of 2000 firms)"))
+def test_brokered_partners_are_old_enough_to_ally():
+    """No alliance member is younger than alliances.search.min_age_months when the alliance forms."""
+    m, _, _ = world("matchmaking", SEEDS[0])
+    ms = memberships(m)
+    age = ms["start_month"].to_numpy() - m.firms.birth_month[rows_for(m, ms["firm_id"])]
+    young = int((age < m.cfg.alliances.search.min_age_months).sum())
+    assert young == 0, f"expected no member younger than min_age_months at formation, got {young}"
+
+
+# ------------------------------------------------------------------------- training
+def test_training_raises_capability_of_each_trainee_once_in_kind():
+    """Training is booked in kind at cost_per_trainee; each firm at most once; the hook raises
+    exactly the trainees' capability by capability_gain x (1 - capability) and nobody else's."""
+    for seed in SEEDS[:3]:
+        m, spy, _ = world("training", seed)
+        pol = m.policies.items[0]
+        led = ledger_of(m, "training")
+        assert set(led["form"]) == {"in_kind"}, f"seed {seed}: expected in-kind only, got {set(led['form'])}"
+        assert led["firm_id"].is_unique, f"seed {seed}: expected each firm trained at most once"
+        assert np.allclose(led["amount"], pol.p.cost_per_trainee), f"seed {seed}: expected cost_per_trainee each"
+        assert led.groupby("month").size().max() <= pol.p.trainees_per_month, (
+            f"seed {seed}: expected at most trainees_per_month={pol.p.trainees_per_month} a month")
+        for rec in (h for h in spy.hooks if h["hook"] == "start_of_month"):
+            trained = rows_for(m, led.loc[led["month"] == rec["month"], "firm_id"])
+            before, after = rec["cap_before"], rec["cap_after"]
+            expect = before.copy()
+            expect[trained] += pol.p.capability_gain * (1.0 - before[trained])
+            assert np.allclose(after, expect, rtol=0, atol=1e-12), (
+                f"seed {seed} month {rec['month']}: expected only trainees' capability to rise by gain x gap")
+
+
+def test_trained_firms_end_with_higher_capability_than_without_training():
+    """Same seed without the policy: the trained firms' final capability is higher by >= 0.1 on
+    average (the course closes 30% of a gap of about 0.7)."""
+    for seed in SEEDS:
+        b, _, _ = world(None, seed)
+        p, _, _ = world("training", seed)
+        rows = rows_for(p, ledger_of(p, "training")["firm_id"])
+        diff = p.firms.capability[rows] - b.firms.capability[rows]
+        assert diff.mean() >= 0.1, f"seed {seed}: expected trainees' capability higher by >= 0.1, got {diff.mean():.3f}"
+
+
+# --------------------------------------------------------------------------- credit
+def test_credit_lends_only_to_firms_short_of_cash_and_books_repayments_negative():
+    """Loans are positive 'loan' rows to firms with cash < 0 at that moment, never more than the
+    shortfall or the line; repayments are negative 'repayment' rows from earlier borrowers."""
+    for seed in SEEDS[:3]:
+        m, spy, _ = world("credit", seed)
+        pol = m.policies.items[0]
+        led = ledger_of(m, "credit")
+        assert set(led["form"]) <= {"loan", "repayment"}, f"seed {seed}: unexpected forms {set(led['form'])}"
+        loans, reps = led[led["form"] == "loan"], led[led["form"] == "repayment"]
+        assert len(loans) > 0 and (loans["amount"] > 0).all(), f"seed {seed}: expected positive loans"
+        assert len(reps) > 0 and (reps["amount"] < 0).all(), f"seed {seed}: expected negative repayments"
+        pays = spy.frame()
+        lent = pays[pays["paid"] > 0]
+        assert (lent["cash"] < 0).all(), (f"seed {seed}: expected no loan to a firm with cash >= 0; max cash "
+                                          f"before a loan {lent['cash'].max():.2f}")
+        assert (lent["paid"] <= -lent["cash"] + 1e-9).all(), f"seed {seed}: expected loans <= the shortfall"
+        line = pol.p.line_months * m.firms.fixed_cost[lent["row"].to_numpy()]
+        assert (lent["paid"] <= line + 1e-9).all(), f"seed {seed}: expected each loan within the credit line"
+        assert (loans["month"] < STOP).all(), f"seed {seed}: expected no loan after the window closes"
+        first_loan = loans.groupby("firm_id")["month"].min()
+        late = reps[reps["month"] <= reps["firm_id"].map(first_loan).fillna(np.inf)]
+        assert late.empty, f"seed {seed}: expected repayments only after a firm's first loan"
+
+
+def test_credit_repayments_continue_after_the_window_closes():
+    """Repayments (unlike loans) are collected after stop_month: some seed has them."""
+    after = [int((ledger_of(world("credit", seed)[0], "credit").query("form == 'repayment'")["month"] >= STOP).sum())
+             for seed in SEEDS]
+    assert sum(after) > 0, f"expected repayments after month {STOP} in some seed, got counts {after}"
+
+
+def test_credit_keeps_firms_alive_that_would_have_exited():
+    """In the first loan month the worlds are identical up to then: every borrower exits that month
+    without credit; with credit, every borrower whose shortfall was fully covered survives it."""
+    for seed in SEEDS[:3]:
+        b, _, _ = world(None, seed)
+        p, spy, _ = world("credit", seed)
+        pays = spy.frame()
+        lent = pays[pays["paid"] > 0]
+        t0 = int(lent["month"].min())
+        first = lent[lent["month"] == t0]
+        rows = first["row"].to_numpy()
+        assert (b.firms.death_month[rows] == t0).all(), (
+            f"seed {seed}: expected the month-{t0} borrowers to exit at {t0} without credit, got "
+            f"{np.unique(b.firms.death_month[rows])}")
+        covered = rows[np.isclose(first["paid"], -first["cash"], rtol=1e-12)]
+        assert len(covered) > 0, f"seed {seed}: expected some shortfalls fully covered"
+        # >= 95%, not all: a solvent firm may still close that month for outside reasons (firms.p_closure).
+        survived = np.mean(p.firms.death_month[covered] != t0)
+        assert survived >= 0.95, (
+            f"seed {seed}: expected fully covered borrowers to survive month {t0}, only {survived:.1%} did")
+
+
+def test_credit_adds_firm_years():
+    """Over the seed list, credit adds firm-years against the same seeds without it (every seed)."""
+    extra = []
+    for seed in SEEDS:
+        b, _, _ = world(None, seed)
+        p, _, _ = world("credit", seed)
+        extra.append(p.summary()["firm_years"] - b.summary()["firm_years"])
+    assert all(e > 0 for e in extra), f"expected more firm-years with credit on every seed, got {np.round(extra, 1)}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG sim/policies/credit.py before_exit: debt *= 1 + i, then due = debt/term + i*debt is taken off the "
+    "grown debt, so the balance decays geometrically by (1+i)(1-1/term-i) a month and is never repaid: "
+    "with the defaults 36% of a loan (plus interest) is still owed after term_months=24, although "
+    "configs/policy/credit.yaml says 'repaid over two years'"))
+def test_a_solvent_borrower_repays_within_term_months():
+    """A firm with ample cash that owes 1000 has repaid it all after term_months collections."""
+    cfg = load_config("firms.n_firms=50", "months=40", "seed=0", "policy=credit", *window("credit", 1, 2))
+    m = AllianceModel.from_config(cfg)
+    pol = m.policies.items[0]
+    pol._grow()
+    row = int(m.living_rows[0])
+    pol.debt[row] = 1000.0
+    m.month = 10  # outside the window: collections only, no new loans
+    for _ in range(pol.p.term_months):
+        m.firms.cash[row] = 1e9
+        pol.before_exit()
+        m.month += 1
+    assert pol.debt[row] == pytest.approx(0.0, abs=1e-6), (
+        f"expected the loan repaid after {pol.p.term_months} months, {pol.debt[row]:.2f} still owed")
+
+
+# ---------------------------------------------------------------- cluster programme
+CLUSTER_CASES = {
+    "cluster-any-sector": (),
+    "innovation-sector-2": ("policies.cluster_programme.params.alliance_type=innovation",
+                            "policies.cluster_programme.params.sector=2"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLUSTER_CASES))
+def test_cluster_programme_pays_cost_share_only_to_members_of_active_supported_alliances(case):
+    """Each month, exactly the seats of active alliances of the supported type (and sector) are
+    paid cost_share x that seat's running cost, in cash; each paid firm was then in such an alliance."""
+    extra = CLUSTER_CASES[case]
+    m, spy, _ = world("cluster_programme", SEEDS[0], extra)
+    pol = m.policies.items[0]
+    led = ledger_of(m, "cluster_programme")
+    assert len(led) > 0 and set(led["form"]) == {"cash"}, f"{case}: expected cash payments, got {len(led)} rows"
+    kind = TYPE[pol.p.alliance_type]
+    for rec in (h for h in spy.hooks if h["hook"] == "after_alliance_costs" and START <= h["month"] < STOP):
+        ok = rec["seat_kind"] == kind
+        if pol.p.sector >= 0:
+            ok &= m.firms.sector[rec["seat_rows"]] == pol.p.sector
+        exp = pd.DataFrame({"firm_id": m.firms.firm_id[rec["seat_rows"][ok]],
+                            "amount": pol.p.cost_share * rec["seat_cost"][ok]})
+        exp = exp[exp["amount"] > 0].sort_values(["firm_id", "amount"]).reset_index(drop=True)
+        got = led.loc[led["month"] == rec["month"], ["firm_id", "amount"]].sort_values(["firm_id", "amount"])
+        got = got.reset_index(drop=True)
+        assert len(got) == len(exp) and (got["firm_id"].to_numpy() == exp["firm_id"].to_numpy()).all(), (
+            f"{case} month {rec['month']}: expected payments to exactly the {len(exp)} supported seats, got {len(got)}")
+        assert np.allclose(got["amount"], exp["amount"], rtol=1e-12), (
+            f"{case} month {rec['month']}: expected cost_share x running cost per seat")
+    ms = memberships(m)
+    ms = ms[ms["type"] == pol.p.alliance_type]
+    hit = led.merge(ms, on="firm_id")
+    hit = hit[(hit["start_month"] <= hit["month"]) & ((hit["end_month"] < 0) | (hit["end_month"] >= hit["month"]))]
+    assert set(zip(led["firm_id"], led["month"])) <= set(zip(hit["firm_id"], hit["month"])), (
+        f"{case}: expected every paid firm to sit in an active {pol.p.alliance_type} alliance that month")
+    if pol.p.sector >= 0:
+        assert (m.firms.sector[rows_for(m, led["firm_id"])] == pol.p.sector).all(), (
+            f"{case}: expected payments only to sector {pol.p.sector}")
+
+
+def test_cluster_programme_halves_members_net_running_costs():
+    """In the window, cluster members' running costs net of the programme are cost_share lower than
+    gross, and per member-month lower than the same seed without the programme (by >= 40%)."""
+    for seed in SEEDS[:4]:
+        b, _, pb = world(None, seed)
+        p, _, pp = world("cluster_programme", seed)
+        led = ledger_of(p, "cluster_programme")
+        months = range(START, STOP)
+        gross = sum(pp.gross[t] for t in months)
+        paid = led.loc[led["month"].between(START, STOP - 1), "amount"].sum()
+        share = p.policies.items[0].p.cost_share
+        assert paid == pytest.approx(share * gross, rel=1e-9), (
+            f"seed {seed}: expected payments == {share} x gross cluster running costs ({gross:,.0f}), got {paid:,.0f}")
+        net_p = (gross - paid) / sum(pp.seats[t] for t in months)
+        net_b = sum(pb.gross[t] for t in months) / sum(pb.seats[t] for t in months)
+        assert net_p <= 0.6 * net_b, (
+            f"seed {seed}: expected net cost per cluster member-month <= 60% of {net_b:.1f}, got {net_p:.1f}")
+
+
+# ------------------------------------------------------------------------- budgets
+TINY = {  # budget, unit cost of a full payment (None: amounts vary)
+    "formation_grant": (2500.0, None),
+    "matchmaking": (1000.0, 400.0),
+    "training": (6000.0, 2500.0),
+    "credit": (3000.0, None),
+    "cluster_programme": (2000.0, None),
+}
+
+
+@pytest.mark.parametrize("instrument", INSTRUMENTS)
+def test_tiny_budget_runs_out_mid_window_with_a_partial_last_payment(instrument):
+    """A budget that runs out in the window is spent exactly, never exceeded, and nothing is paid
+    after it is gone; for fixed-price services the last payment is the only partial one."""
+    budget, unit = TINY[instrument]
+    extra = (f"policies.{instrument}.budget={budget}",)
+    m, spy, _ = world(instrument, 1, extra, n=800, months=48, start=20, stop=40)
+    pol = m.policies.items[0]
+    led = ledger_of(m, instrument)
+    gross = led[led["form"].isin(GROSS)]
+    assert gross["amount"].sum() == pytest.approx(budget, rel=1e-12), (
+        f"expected the whole budget {budget} spent, got {gross['amount'].sum():.6f}")
+    assert pol.spent == pytest.approx(budget, rel=1e-12) and pol.remaining() == 0.0
+    assert gross["month"].max() < 40, "expected the budget to run out before the window closes"
+    pays = spy.frame()
+    short = pays[pays["paid"] < pays["requested"] - 1e-9]
+    assert len(short) >= 1, "expected at least one request cut by the budget"
+    partial = short[short["paid"] > 0]
+    assert len(partial) <= 1, f"expected at most one partial payment, got {len(partial)}"
+    after = pays.index > short.index[0]
+    assert (pays.loc[after, "paid"] == 0).all(), "expected nothing paid after the budget ran out"
+    if unit is not None:
+        amounts = gross["amount"].to_numpy()
+        assert np.allclose(amounts[:-1], unit) and 0 < amounts[-1] < unit, (
+            f"expected full payments of {unit} and a partial last one, got {amounts}")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG sim/policies/training.py (and matchmaking.py): when the budget runs out, the partial payment "
+    "is booked in the ledger as an in-kind service (e.g. MXN 1,000 of a 2,500 course) although the firm "
+    "is neither trained nor served (done = intake[paid >= cost]); public cost includes services never delivered"))
+def test_every_in_kind_training_payment_delivers_a_course():
+    """Every firm in the training ledger had its capability raised."""
+    m, spy, _ = world("training", 1, ("policies.training.budget=6000.0",), n=800, months=48, start=20, stop=40)
+    led = ledger_of(m, "training")
+    pol = m.policies.items[0]
+    raised = set()
+    for rec in (h for h in spy.hooks if h["hook"] == "start_of_month"):
+        raised |= set(m.firms.firm_id[np.flatnonzero(rec["cap_after"] > rec["cap_before"])].tolist())
+    undelivered = led[~led["firm_id"].isin(raised)]
+    assert undelivered.empty, (f"expected every booked course delivered; booked but untrained: "
+                               f"{undelivered[['firm_id', 'amount']].to_dict('records')} (cost {pol.p.cost_per_trainee})")
+
+
+# --------------------------------------------------------------------- eligibility
+ELIGIBILITY = {
+    "formation_grant": ("eligibility.max_workers=1", "eligibility.sectors=[0]", "eligibility.min_age_months=24"),
+    "matchmaking": ("eligibility.max_workers=1", "eligibility.sectors=[0]", "eligibility.min_age_months=24"),
+    "training": ("eligibility.max_workers=1", "eligibility.sectors=[0]", "eligibility.allied=unallied",
+                 "eligibility.min_age_months=12", "params.trainees_per_month=40"),
+    "credit": ("eligibility.max_workers=1", "eligibility.sectors=[0]", "eligibility.min_age_months=12",
+               "eligibility.max_age_months=36"),
+    "cluster_programme": ("eligibility.min_workers=1", "eligibility.sectors=[1,2]", "eligibility.allied=allied"),
+}
+
+
+@pytest.mark.parametrize("instrument", INSTRUMENTS)
+def test_no_payment_to_an_ineligible_firm(instrument):
+    """With workers, sector, age and alliance filters, every paid firm met each of them in the
+    payment month (workers and sector are fixed over life; age from birth_month; alliance status
+    from the alliance table); the filters bite (without them, excluded firms are paid)."""
+    extra = tuple(f"policies.{instrument}.{o}" for o in ELIGIBILITY[instrument])
+    m, _, _ = world(instrument, 1, extra)
+    e = m.policies.items[0].cfg.eligibility
+    led = ledger_of(m, instrument)
+    gross = led[led["form"].isin(GROSS)]
+    assert len(gross) > 0, f"expected some eligible firm paid under {extra}"
+    rows = rows_for(m, gross["firm_id"])
+    t = m.firms
+    workers, sector = t.workers[rows], t.sector[rows]
+    age = gross["month"].to_numpy() - t.birth_month[rows]
+    assert ((workers >= e.min_workers) & (workers <= e.max_workers)).all(), (
+        f"expected workers in [{e.min_workers}, {e.max_workers}], got {sorted(set(workers.tolist()))}")
+    assert np.isin(sector, e.sectors).all(), f"expected sectors {e.sectors}, got {sorted(set(sector.tolist()))}"
+    assert ((age >= e.min_age_months) & (age <= e.max_age_months)).all(), (
+        f"expected ages in [{e.min_age_months}, {e.max_age_months}], got {age.min()}..{age.max()}")
+    if instrument == "training":
+        allied = allied_at_month_start(m, gross["firm_id"], gross["month"])
+        assert not allied.any(), f"expected only unallied trainees, {int(allied.sum())} were allied"
+    if e.allied == "allied":
+        ms = memberships(m)
+        hit = gross.merge(ms, on="firm_id")
+        hit = hit[(hit["start_month"] <= hit["month"]) & ((hit["end_month"] < 0) | (hit["end_month"] >= hit["month"]))]
+        assert set(zip(gross["firm_id"], gross["month"])) <= set(zip(hit["firm_id"], hit["month"])), (
+            "expected every paid firm allied in the payment month")
+    free, _, _ = world(instrument, 1)
+    unfiltered = ledger_of(free, instrument)
+    r = rows_for(free, unfiltered.loc[unfiltered["form"].isin(GROSS), "firm_id"])
+    w, s = free.firms.workers[r], free.firms.sector[r]
+    assert ((w < e.min_workers) | (w > e.max_workers) | ~np.isin(s, e.sectors)).any(), (
+        "expected the same run without filters to pay some firm the filters exclude (the filters must bite)")
+
+
+def test_eligible_share_is_drawn_once_per_firm_from_the_policys_own_stream():
+    """eligibility.share=0.3 with unlimited places: the firms trained in the first window month are
+    exactly the living firms whose draw from a fresh stream 'policy:training' is below 0.3."""
+    share = 0.3
+    extra = (f"policies.training.eligibility.share={share}", "policies.training.params.trainees_per_month=1000000",
+             "policies.training.budget=1e10")
+    m, _, _ = world("training", 2, extra)
+    pol = m.policies.items[0]
+    assert pol.rng is m.streams["policy:training"], "expected the policy to draw from stream 'policy:training'"
+    n6 = int((m.firms.birth_month[: m.firms.n] <= START - 1).sum())  # rows that existed when month 6 began
+    d = m.firms.death_month[:n6]
+    alive6 = np.flatnonzero((d < 0) | (d >= START))
+    draws = RandomStreams(m.cfg.seed)["policy:training"].random(n6)
+    led = ledger_of(m, "training")
+    trained6 = set(led.loc[led["month"] == START, "firm_id"].tolist())
+    expected = set(m.firms.firm_id[alive6[draws[alive6] < share]].tolist())
+    assert trained6 == expected, (f"expected the {len(expected)} firms with draw < {share} trained in month {START}, "
+                                  f"got {len(trained6)} ({len(trained6 ^ expected)} differ)")
+    frac = len(trained6) / len(alive6)
+    assert abs(frac - share) < 0.05, f"expected about {share} of living firms eligible, got {frac:.3f}"
+    later = led[led["month"] > START]
+    assert not set(later["firm_id"]) & trained6, "expected no firm trained twice"
+
+
+# ----------------------------------------------------------- common random numbers
+@pytest.mark.parametrize("instrument", [*INSTRUMENTS, "formation_grant,training,credit"])
+def test_policy_leaves_demand_births_and_founding_traits_unchanged(instrument):
+    """Same seed with and without the policy: identical demand series, births per month and the
+    founding traits of every firm ever born."""
+    names = instrument.split(",")
+    overrides = ["firms.n_firms=800", "months=48", "seed=3"]
+    base = load_config(*overrides)
+    pol = load_config(*overrides, f"policy=[{instrument}]", *[o for n in names for o in window(n, 6, 40)])
+    runs = []
+    for cfg in (base, pol):
+        m = AllianceModel.from_config(cfg)
+        m.run_for(48)
+        runs.append(m)
+    b, p = runs
+    assert len(p.ledger.table()) > 0, f"expected {instrument} to pay something in this run"
+    sb, sp = b.series(), p.series()
+    assert np.array_equal(sb[DEMAND_COLUMNS].to_numpy(), sp[DEMAND_COLUMNS].to_numpy()), (
+        f"expected identical demand with and without {instrument}")
+    assert np.array_equal(sb["births"], sp["births"]), f"expected identical births per month with {instrument}"
+    assert b.firms.n == p.firms.n, "expected the same number of firms ever born"
+    n = b.firms.n
+    for name in FOUNDING_TRAITS:
+        assert np.array_equal(getattr(b.firms, name)[:n], getattr(p.firms, name)[:n]), (
+            f"expected founding trait {name!r} identical with and without {instrument}")
+    for name in names:
+        assert f"policy:{name}" in p.streams._streams, f"expected a stream named 'policy:{name}'"
+    assert "policy" not in p.streams._streams, "expected no shared, un-named 'policy' stream"
+
+
+@pytest.mark.parametrize("instrument", [
+    *[i for i in INSTRUMENTS if i != "matchmaking"],
+    pytest.param("matchmaking", marks=pytest.mark.xfail(strict=True, reason=(
+        "BUG sim/policies/matchmaking.py + sim/matching.find_partners: a registered broker always adds "
+        "extra_candidates columns (all -1 outside its window), and the perception noise is drawn for the "
+        "whole candidate matrix (rng.standard_normal((s, width))), so the alliance_search stream shifts and "
+        "the world diverges from about month 24 although the window opens at month 30"))),
+])
+def test_world_is_identical_before_the_window_opens(instrument):
+    """Window [30, 40) in a 40-month run: until month 29 every monthly series value, every alliance
+    formed and the ledger are the same as without the policy (seekers appear from month 18)."""
+    b, _, _ = world(None, 0, (), N, 40, START, STOP)
+    p, _, _ = world(instrument, 0, (), N, 40, 30, 40)
+    sb, sp = b.series(), p.series()
+    pre_b, pre_p = sb[sb["month"] < 30], sp[sp["month"] < 30]
+    assert pre_b["seekers"].sum() > 0, "expected partner search before the window (the test needs it)"
+    pd.testing.assert_frame_equal(pre_b, pre_p, check_exact=True, obj=f"series before the window ({instrument})")
+    cols = ["start_month", "type", "goodwill_initial", "formality"]
+    ab, ap = b.alliance_table(), p.alliance_table()
+    ab, ap = ab[ab["start_month"] < 30], ap[ap["start_month"] < 30]
+    assert len(ab) == len(ap) and ab[cols].equals(ap[cols]) and list(ab["members"]) == list(ap["members"]), (
+        f"expected the same alliances formed before month 30 with {instrument}")
+    assert (p.ledger.table()["month"] >= 30).all(), "expected no payment before the window"
+
+
+# ---------------------------------------------------------------- several at once
+def test_several_instruments_run_together_each_with_its_own_ledger_rows():
+    """policy=[formation_grant,training,credit]: each instrument writes its own rows in its own
+    forms, spends within its own budget, and the summary reports all three."""
+    names = ("formation_grant", "training", "credit")
+    cfg = load_config(f"firms.n_firms={N}", f"months={MONTHS}", "seed=4", f"policy=[{','.join(names)}]",
+                      *[o for n in names for o in window(n)])
+    m = AllianceModel.from_config(cfg)
+    m.run_for(MONTHS)
+    led = m.ledger.table()
+    assert set(led["instrument"]) == set(names), f"expected rows of {names}, got {set(led['instrument'])}"
+    forms = {n: set(led.loc[led["instrument"] == n, "form"]) for n in names}
+    assert forms["formation_grant"] == {"cash"} and forms["training"] == {"in_kind"}, f"unexpected forms {forms}"
+    assert forms["credit"] == {"loan", "repayment"}, f"expected loans and repayments, got {forms['credit']}"
+    s = m.summary()
+    assert [r["instrument"] for r in s["policies"]] == list(names), f"expected {names} in the summary"
+    for pol in m.policies.items:
+        assert pol.name == pol.cfg.kind and pol.spent <= pol.cfg.budget
+        assert m.ledger.paid_out(pol.name) == pytest.approx(pol.spent, rel=1e-12), (
+            f"expected {pol.name}'s ledger gross == its spent")
+    assert s["public_cost"] == pytest.approx(led["amount"].sum(), rel=1e-12)
+    alone = ledger_of(world("training", 4)[0], "training")
+    assert len(led[led["instrument"] == "training"]) == len(alone), (
+        "expected training to train as many firms alongside other instruments as alone")
+
+
+# ------------------------------------------------------------------------ bad input
+BAD = [
+    pytest.param(("policy=training", "policies.training.kind=subsidy"), "policies.training.kind", id="unknown-kind"),
+    pytest.param(("policy=training", "policies.training.budget=-5"), "policies.training.budget", id="negative-budget"),
+    pytest.param(("policy=training", "policies.training.start_month=20", "policies.training.stop_month=20"),
+                 "stop_month", id="empty-window"),
+    pytest.param(("policy=credit", "policies.credit.start_month=30", "policies.credit.stop_month=10"),
+                 "policies.credit", id="reversed-window"),
+    pytest.param(("policy=training", "policies.training.params.foo=1"), "policies.training.params.foo",
+                 id="unknown-param"),
+    pytest.param(("policy=training", "+policies.training.params.foo=1"), "policies.training.params.foo",
+                 id="unknown-param-added"),
+    pytest.param(("policy=training", "policies.training.params.capability_gain=2"),
+                 "policies.training.params.capability_gain", id="param-out-of-range"),
+    pytest.param(("policy=cluster_programme", "policies.cluster_programme.params.alliance_type=joint"),
+                 "policies.cluster_programme.params.alliance_type", id="param-not-a-choice"),
+    pytest.param(("policy=training", "policies.training.eligibility.sectors=[5]"),
+                 "policies.training.eligibility.sectors", id="unknown-sector"),
+    pytest.param(("policy=training", "policies.training.eligibility.share=1.5"),
+                 "policies.training.eligibility.share", id="share-above-1"),
+    pytest.param(("policy=training", "+policies.training.foo=1"), "policies.training.foo", id="unknown-field"),
+    pytest.param(("experiment.policy_start_month=30", "experiment.policy_stop_month=30"),
+                 "experiment.policy_stop_month", id="empty-experiment-window"),
+    pytest.param(("policy=training", "policies.training.params.trainees_per_month=2.5"),
+                 "policies.training.params.trainees_per_month", id="float-for-int-param",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "BUG sim/policies/base.py parse_params / sim/params.py _check_field: instrument params are not "
+                     "type-checked; 2.5 passes and the run crashes at month 12 with TypeError (slice indices)"))),
+    pytest.param(("policy=formation_grant", "policies.formation_grant.params.grant_share=abc"),
+                 "policies.formation_grant.params.grant_share", id="string-for-float-param",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "BUG same as above: a non-numeric grant_share passes validation (range check skips strings) "
+                     "and the run crashes mid-way with numpy UFuncTypeError"))),
+    pytest.param(("+policies.x.kind=foo",), "policies.x.kind", id="added-policy-unknown-kind",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "sim/config.py config_error_line: the message is \"x=None is not accepted: Invalid type "
+                     "assigned: dict is not a subclass of PolicyConfig\"; it names neither policies.x.kind nor "
+                     "'foo' (and +policies.x.kind=training is refused the same way, so no named instrument "
+                     "can be added from the command line)"))),
+]
+
+
+@pytest.mark.parametrize("overrides, name", BAD)
+def test_bad_policy_config_is_rejected_before_the_run_naming_the_parameter(overrides, name):
+    """load_config raises a one-line ConfigError naming the parameter; no model is built."""
+    with pytest.raises(ConfigError) as info:
+        load_config("firms.n_firms=100", "months=24", *overrides)
+    msg = str(info.value)
+    assert name in msg, f"expected the message to name {name!r}, got: {msg}"
+    assert "\n" not in msg, f"expected a one-line message, got: {msg!r}"
+
+
+CLI_BAD = {
+    "negative-budget": (["policy=training", "policies.training.budget=-5"], "policies.training.budget"),
+    "unknown-kind": (["policy=credit", "policies.credit.kind=subsidy"], "policies.credit.kind"),
+    "param-out-of-range": (["policy=training", "policies.training.params.capability_gain=2"],
+                           "policies.training.params.capability_gain"),
+}
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    def one(case):
+        cwd = tmp_path_factory.mktemp(case)
+        return case, (run_cli([*CLI_BAD[case][0], f"hydra.run.dir={cwd / 'run'}"], cwd=cwd), cwd)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, CLI_BAD))
+
+
+@pytest.mark.parametrize("case", list(CLI_BAD))
+def test_cli_rejects_bad_policy_with_exit_2_and_one_line(case, cli_runs):
+    """python -m experiments.run with a bad policy value: exit code 2, one stderr line naming the
+    parameter, no traceback, no run folder."""
+    proc, cwd = cli_runs[case]
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, f"expected exit code 2, got {proc.returncode}; stderr: {proc.stderr[-1500:]}"
+    assert "Traceback" not in proc.stderr, f"expected no traceback, got: {proc.stderr[-1500:]}"
+    assert len(lines) == 1, f"expected one stderr line, got {len(lines)}: {proc.stderr!r}"
+    assert CLI_BAD[case][1] in lines[0], f"expected the line to name {CLI_BAD[case][1]!r}, got: {lines[0]}"
+    assert not (cwd / "run").exists(), "expected no run folder for a rejected configuration"
