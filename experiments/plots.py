@@ -1,33 +1,38 @@
 """Figures from result tables (never from a live model): survival, hazard, uplift, revenue paths.
 
 Every figure has labelled axes with units and shows its uncertainty (confidence
-bands or intervals over replications).
+bands or intervals over replications). Figures are built with matplotlib's
+object interface, so importing this module never changes the pyplot backend
+(notebooks keep showing their own figures).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.io import atomic_write  # noqa: E402
+from sim.io import atomic_write
 
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     atomic_write(Path(path), lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
     return Path(path)
+
+
+def _figure(width: float, height: float):
+    """A figure with one axes, not registered with pyplot (no backend side effects)."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def survival_curves(km: pd.DataFrame, path: Path, title: str) -> Path:
     """Kaplan-Meier curves with 95% bands; ``km`` has group, month, survival, lo, hi."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _figure(7, 4.5)
     for group, d in km.groupby("group", sort=False):
         line, = ax.step(d["month"], d["survival"], where="post", label=group)
         ax.fill_between(d["month"], d["lo"], d["hi"], step="post", alpha=0.2, color=line.get_color())
@@ -42,7 +47,7 @@ def survival_curves(km: pd.DataFrame, path: Path, title: str) -> Path:
 
 def hazard_by_age(hz: pd.DataFrame, path: Path) -> Path:
     """Exit hazard per firm-year by age band; ``hz`` has group, age_years, hazard, lo, hi."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _figure(7, 4.5)
     width = 0.8 / max(hz["group"].nunique(), 1)
     for k, (group, d) in enumerate(hz.groupby("group", sort=False)):
         x = d["age_years"].to_numpy() + (k - 0.5) * width
@@ -57,7 +62,7 @@ def hazard_by_age(hz: pd.DataFrame, path: Path) -> Path:
 
 def estimates_with_ci(est: pd.DataFrame, path: Path, title: str, xlabel: str) -> Path:
     """Point estimates with 95% CIs as horizontal bars; ``est`` has label, mean, lo, hi."""
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(est) + 1.5))
+    fig, ax = _figure(7, 0.6 * len(est) + 1.5)
     y = np.arange(len(est))
     ax.errorbar(est["mean"], y, xerr=[est["mean"] - est["lo"], est["hi"] - est["mean"]], fmt="o", capsize=4)
     ax.axvline(0, color="grey", lw=1)
@@ -70,7 +75,7 @@ def estimates_with_ci(est: pd.DataFrame, path: Path, title: str, xlabel: str) ->
 
 def paths_with_band(paths: pd.DataFrame, path: Path, ylabel: str, title: str) -> Path:
     """Mean over replications per month with 95% band; ``paths`` has group, month, mean, lo, hi."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _figure(7, 4.5)
     for group, d in paths.groupby("group", sort=False):
         line, = ax.plot(d["month"], d["mean"], label=group)
         ax.fill_between(d["month"], d["lo"], d["hi"], alpha=0.2, color=line.get_color())
@@ -84,7 +89,7 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str, path: Path, title: 
             mark: pd.Series | None = None) -> Path:
     """A value over two swept parameters; cells where ``mark`` is True are outlined."""
     grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig, ax = _figure(6.5, 5)
     im = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
@@ -97,7 +102,7 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str, path: Path, title: 
         for _, r in marked.iterrows():
             j = list(grid.columns).index(r[x])
             i = list(grid.index).index(r[y])
-            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
     fig.colorbar(im, ax=ax, label=value)
     ax.set(xlabel=x, ylabel=y, title=title)
     return _save(fig, path)

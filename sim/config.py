@@ -11,7 +11,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.params import Config, ConfigError, register_schema, validate
+from sim.params import Config, ConfigError, PolicyConfig, register_schema, validate
 
 #: The project's Hydra configs (the repo is installed in editable mode).
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -63,5 +63,17 @@ def check(cfg: DictConfig) -> Config:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(config_error_line(err)) from None
+    obj.policies = {str(name): policy_config(str(name), entry) for name, entry in cfg.policies.items()}
     validate(obj)
     return obj
+
+
+def policy_config(name: str, entry) -> PolicyConfig:
+    """One ``policies.<name>`` entry typed as a ``PolicyConfig`` (defaults filled in, types checked)."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(PolicyConfig), entry)
+        return OmegaConf.to_object(merged)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "?"
+        msg = str(err).splitlines()[0]
+        raise ConfigError(f"policies.{name}.{key} is not accepted: {msg}") from None

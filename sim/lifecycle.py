@@ -6,7 +6,8 @@ and control rules in ``sim.trust``; benefits by type in ``sim.alliance_types``.
 model's step gives. Every unit of money an alliance moves (search, formation,
 control and coordination costs) is charged to the firm as a recorded transfer
 and booked in ``ledger`` by month and purpose, so it can be accounted for.
-Three random streams are used: ``alliance_search`` (stages 1-2),
+Four random streams are used: ``alliance_search`` (stages 1-2),
+``alliance_brokered`` (judging candidates that extra sources such as a broker add),
 ``alliance_behaviour`` (opportunism and detection) and ``alliance_outcomes``
 (performance risk, foreign shocks, renegotiation).
 """
@@ -49,6 +50,7 @@ class AllianceProcess:
         self.seekers_this_month = 0
         self.member_ids: list[list[int]] = []  # every firm that sat in each alliance, by firm id
         self._rng_search = model.streams["alliance_search"]
+        self._rng_brokered = model.streams["alliance_brokered"]
         self._rng_behaviour = model.streams["alliance_behaviour"]
         self._rng_outcomes = model.streams["alliance_outcomes"]
 
@@ -74,7 +76,7 @@ class AllianceProcess:
             return np.zeros(0, dtype=np.int64)
         self._charge(seekers, np.full(len(seekers), cfg.search.search_cost), "search_cost")
         props = matching.find_partners(self.model, seekers, cfg, self.candidate_sources, self._rng_search,
-                                       joinable=self._joinable())
+                                       joinable=self._joinable(), rng_sources=self._rng_brokered)
         new_rows = self._structure(props)
         for hook in self.formation_hooks:
             hook(self.model, new_rows)
@@ -276,6 +278,7 @@ class AllianceProcess:
         m, valid = t.members[rows], t.members[rows] >= 0
         mc = np.maximum(m, 0)
         gw = np.where(valid, t.goodwill[rows], np.inf).min(axis=1)
+        ct = np.where(valid, t.competence[rows], np.inf).min(axis=1)
         # An innovation alliance is not judged on benefits before one full window of learning.
         in_delay = (t.kind[rows] == TYPE["innovation"]) & \
             (month - t.start_month[rows] < cfg.types.innovation_delay_months + ec.every_months)
@@ -283,8 +286,11 @@ class AllianceProcess:
         ratio = np.where(valid, t.member_benefit[rows] / np.maximum(t.member_cost[rows], 1e-9), np.inf)
         content = ((ratio >= ec.benefit_cost_ratio_min) | ~valid).all(axis=1) | in_delay
 
-        lost_trust = gw < ec.trust_exit_threshold
-        cause = np.where(t.detected_since_eval[rows] > 0, CAUSE["detected_opportunism"], CAUSE["lost_trust"])
+        # A member leaves when it no longer trusts its partners' goodwill or their competence;
+        # a collapse of goodwill right after caught opportunism is recorded as that.
+        lost_trust = np.minimum(gw, ct) < ec.trust_exit_threshold
+        caught = (t.detected_since_eval[rows] > 0) & (gw < ec.trust_exit_threshold)
+        cause = np.where(caught, CAUSE["detected_opportunism"], CAUSE["lost_trust"])
         unhappy = ~lost_trust & ~content
         give_up = unhappy & (t.strikes[rows] >= 1)
         try_again = unhappy & ~give_up

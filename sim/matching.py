@@ -137,11 +137,13 @@ def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarr
 
 
 def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource],
-                  rng: np.random.Generator, joinable: np.ndarray | None = None) -> Proposals:
+                  rng: np.random.Generator, joinable: np.ndarray | None = None,
+                  rng_sources: np.random.Generator | None = None) -> Proposals:
     """Stage 2: candidates, scoring and mutual consent; returns agreed proposals.
 
     ``joinable`` marks allied firms whose (cluster) alliance has a free seat: a
-    seeker may propose to them to join that group.
+    seeker may propose to them to join that group. ``rng_sources`` draws the
+    perception noise on candidates from extra sources.
     """
     firms: FirmTable = model.firms
     sc = cfg.search
@@ -179,12 +181,20 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
                                                 sc.n_candidates_opportunistic)[:, None]
     seen |= np.arange(width)[None, :] >= k  # candidates from extra sources are always seen
     c = np.maximum(cand, 0)
-    valid = (cand >= 0) & seen & (cand != seekers[:, None]) & firms.alive[c] & (firms.alliance_id[c] < 0)
+    old_enough = month - firms.birth_month[c] >= sc.min_age_months
+    valid = ((cand >= 0) & seen & (cand != seekers[:, None]) & firms.alive[c] & (firms.alliance_id[c] < 0)
+             & old_enough)
     if joinable is not None:  # groups: a cluster seeker may join a same-sector cluster with a free seat
         valid |= (cand >= 0) & seen & joinable[c] & (kind[:, None] == 0)
     valid &= (kind[:, None] != 0) | (firms.sector[c] == firms.sector[seekers][:, None])
+    # Perception noise on every candidate. Candidates from extra sources (a broker) come
+    # with better information, half the noise, drawn from a stream of their own so this
+    # stream's draws are the same whether or not a source is registered.
     noise_scale = sc.perception_noise * np.where(planned, sc.planned_noise_factor, 1.0)[:, None]
-    noise = noise_scale * rng.standard_normal((s, width))
+    noise = np.empty((s, width))
+    noise[:, :k] = noise_scale * rng.standard_normal((s, k))
+    if width > k:
+        noise[:, k:] = 0.5 * noise_scale * rng_sources.standard_normal((s, width - k))
     half = cfg.types.cluster_half_volume
     cash_target = model.cfg.firms.cash_target_months
     sc_own = score(firms, seekers[:, None], np.where(valid, cand, -1), kind[:, None], tie, sc, noise, half,

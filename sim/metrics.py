@@ -184,15 +184,18 @@ def hazard_by_age(life: pd.DataFrame, bin_months: int = 12) -> dict:
 
 def alliance_end_share(start: np.ndarray, end: np.ndarray, horizon_month: int, within: int = 60,
                        formed_by: int = 60) -> float | None:
-    """Share of alliances formed by month ``formed_by`` that ended within ``within`` months
-    of forming; alliances whose window reaches past the horizon count only if they ended."""
-    formed = start <= formed_by
-    if not formed.any():
+    """Share of alliances formed by month ``formed_by`` that ended within ``within`` months of forming.
+
+    Only alliances whose whole window was observed count (formed by
+    ``min(formed_by, horizon - within)``), so a short run is not biased towards
+    alliances that ended early; None when no window is complete.
+    """
+    last = min(formed_by, horizon_month - within)
+    sel = (start >= 0) & (start <= last)
+    if not sel.any():
         return None
     ended = (end >= 0) & (end - start <= within)
-    observed = ended | (start + within <= horizon_month)
-    sel = formed & observed
-    return float(ended[sel].mean()) if sel.any() else None
+    return float(ended[sel].mean())
 
 
 def median_duration(start: np.ndarray, end: np.ndarray, horizon_month: int) -> float | None:

@@ -8,7 +8,7 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from agents.alliance import Alliance
 from agents.firm import Firm
@@ -77,7 +77,8 @@ class AllianceModel(mesa.Model):
             from sim.config import load_config
             cfg = load_config()
         if isinstance(cfg, DictConfig):
-            cfg = OmegaConf.to_object(cfg)
+            from sim.config import check
+            cfg = check(cfg)
         super().__init__(rng=int(cfg.seed))
         self.cfg = cfg
         self.streams = RandomStreams(cfg.seed)

@@ -252,7 +252,7 @@ class EvaluationConfig:
 
     every_months: int = param(12, 1, 600, "months", "months between regular evaluations")
     shock_threshold: float = param(0.1, 0, 1, "share of demand", "a monthly sector demand fall that triggers one")
-    trust_exit_threshold: float = param(0.2, 0, 1, "0-1", "goodwill trust below which a member leaves")
+    trust_exit_threshold: float = param(0.2, 0, 1, "0-1", "goodwill or competence trust below which a member leaves")
     benefit_cost_ratio_min: float = param(0.8, 0, 10, "ratio", "least benefit/cost that keeps a member content")
     renegotiation_success: float = param(0.8, 0, 1, "probability",
                                          "chance a renegotiation succeeds with full capability or full goodwill")
@@ -347,8 +347,8 @@ class Config:
     alliances: AlliancesConfig = field(default_factory=AlliancesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
-    policies: dict[str, PolicyConfig] = field(default_factory=dict, metadata={
-        "doc": "policy instruments by name (configs/policy/); empty means no policy"})
+    policies: dict = field(default_factory=dict, metadata={
+        "doc": "policy instruments by name, each a PolicyConfig (configs/policy/); empty means no policy"})
 
 
 def register_schema() -> None:

@@ -21,6 +21,7 @@ STREAM_NAMES = (
     "births",         # number and traits of entrants
     "exits",          # closures for reasons outside the business
     "alliance_search",     # rethink business and partner search
+    "alliance_brokered",   # judging candidates added by a broker
     "alliance_behaviour",  # cooperation or opportunism, detection
     "alliance_outcomes",   # performance risk of alliances
     # each policy instrument draws from "policy:<name>"

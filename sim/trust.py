@@ -37,8 +37,10 @@ def choose_control(mean_goodwill: np.ndarray, formality: np.ndarray, sc) -> tupl
     """Behaviour, output and social control chosen at formation.
 
     Total control ``c = intensity * (base + substitution * (1 - goodwill))`` (trust and
-    control substitute); formal controls (behaviour, output) take the ``formality``
-    share of it in equal parts, informal social control the rest.
+    control substitute). Each formal mechanism (behaviour and output control) is set
+    to the formal part ``c * formality``, informal social control to ``c * (1 - formality)``:
+    a formal contract adds both monitoring of conduct and of results, so formality
+    raises total control (an assumption, documented in docs/ODD.md).
     """
     total = np.clip(sc.control_intensity * (sc.control_base + sc.control_trust_substitution
                                             * (1.0 - mean_goodwill)), 0.0, 1.0)

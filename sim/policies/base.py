@@ -50,10 +50,18 @@ class Policy:
         if unknown:
             raise ConfigError(f"{path}.{unknown[0]} is not a parameter of {cls.kind}; allowed: "
                               f"{', '.join(sorted(known))}")
-        try:
-            params = cls.Params(**dict(raw))
-        except TypeError as err:
-            raise ConfigError(f"{path}: {err}") from None
+        values = {}
+        for f in dc_fields(cls.Params):
+            if f.name not in raw:
+                continue
+            value, default = raw[f.name], f.default
+            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not type(default):
+                raise ConfigError(f"{path}.{f.name}={value!r} is not accepted: expected a "
+                                  f"{type(default).__name__}")
+            values[f.name] = value
+        params = cls.Params(**values)
         validate(params, cls.Params, path + ".")
         return params
 
@@ -97,14 +105,18 @@ class Policy:
     def pay(self, rows: np.ndarray, amounts: np.ndarray, form: str = "cash") -> np.ndarray:
         """Pay ``amounts`` to firms ``rows`` in the given order until the budget runs out.
 
-        Returns the amounts actually paid (the last payment may be partial, later ones
-        zero). Cash and loans reach the firm's cash as recorded transfers; in-kind
-        services are only booked. Every payment is written to the ledger.
+        Returns the amounts actually paid. Money (cash, loans) is divisible: the last
+        payment may be partial. An in-kind service is delivered whole or not at all.
+        Cash and loans reach the firm's cash as recorded transfers; in-kind services
+        are only booked. Every payment is written to the ledger.
         """
         rows = np.asarray(rows, dtype=np.int64)
         amounts = np.maximum(np.asarray(amounts, dtype=float), 0.0)
-        before = np.concatenate([[0.0], np.cumsum(amounts)[:-1]])
-        paid = np.clip(self.remaining() - before, 0.0, amounts)
+        if form == "in_kind":
+            paid = np.where(np.cumsum(amounts) <= self.remaining() + 1e-9, amounts, 0.0)
+        else:
+            before = np.concatenate([[0.0], np.cumsum(amounts)[:-1]])
+            paid = np.clip(self.remaining() - before, 0.0, amounts)
         self.spent += float(paid.sum())
         if form in ("cash", "loan"):
             self.model.pay(rows, paid)

@@ -2,9 +2,10 @@
 
 Before the exit check, an eligible firm whose cash is negative may draw on a
 line of up to ``line_months`` of its fixed cost to cover the shortfall (a
-loan, within the window and the budget). Debt accrues ``interest_monthly`` and
-is repaid from positive cash at ``1/term_months`` of principal plus interest a
-month, also after the window closes. Debt of firms that exit is lost (the
+loan, within the window and the budget). Debt accrues ``interest_monthly``; a
+firm repays from positive cash the interest plus the balance spread over the
+months left of a ``term_months`` term (a new draw restarts the term), also after
+the window closes. Debt of firms that exit is lost (the
 public cost is disbursements minus repayments).
 """
 
@@ -36,11 +37,13 @@ class Credit(Policy):
     def setup(self, model) -> None:
         super().setup(model)
         self.debt = np.zeros(0)
+        self.months_left = np.zeros(0, dtype=np.int64)
 
     def _grow(self) -> None:
         n = self.model.firms.n
         if len(self.debt) < n:
             self.debt = np.concatenate([self.debt, np.zeros(n - len(self.debt))])
+            self.months_left = np.concatenate([self.months_left, np.zeros(n - len(self.months_left), np.int64)])
 
     def before_exit(self) -> None:
         """Collect repayments from firms with cash, then lend to eligible firms short of cash."""
@@ -50,10 +53,15 @@ class Credit(Policy):
         n = t.n
         owing = np.flatnonzero(t.alive[:n] & (self.debt[:n] > 0))
         if len(owing):
-            self.debt[owing] *= 1.0 + self.p.interest_monthly
-            due = self.debt[owing] / self.p.term_months + self.p.interest_monthly * self.debt[owing]
+            # Interest accrues; the instalment is the interest plus the balance spread over
+            # the months left of the term, so a firm that can pay is clear when the term ends.
+            interest = self.p.interest_monthly * self.debt[owing]
+            self.debt[owing] += interest
+            left = np.maximum(self.months_left[owing], 1)
+            due = interest + (self.debt[owing] - interest) / left
             repay = np.minimum(np.minimum(due, self.debt[owing]), np.maximum(t.cash[owing], 0.0))
             self.debt[owing] -= repay
+            self.months_left[owing] = np.maximum(left - 1, 1)
             self.receive(owing[repay > 0], repay[repay > 0])
         if not self.active(m.month) or self.remaining() <= 0:
             return
@@ -64,6 +72,7 @@ class Credit(Policy):
         lend = need > 0
         paid = self.pay(short[lend], need[lend], "loan")
         self.debt[short[lend]] += paid
+        self.months_left[short[lend][paid > 0]] = self.p.term_months  # a new draw restarts the term
 
     def finish(self) -> dict:
         out = super().finish()

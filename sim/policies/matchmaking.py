@@ -4,7 +4,8 @@ Chambers of commerce, universities and innovation centres act as intermediaries
 that broker trust between SMEs (002, section 4.3). Each month in the window,
 every eligible seeker the budget can serve (``service_cost`` each, in kind)
 is shown ``extra_candidates`` partners that the broker picked from a wider pool
-by their true fit (no perception noise: better information), and alliances
+by their true fit, and judges them without perception noise (better
+information), and alliances
 formed with them start with ``trust_bonus`` more goodwill and competence trust.
 """
 
@@ -53,7 +54,8 @@ class Matchmaking(Policy):
         served = served[paid >= self.p.service_cost]
         firms = model.firms
         n = firms.n
-        pool = np.flatnonzero(firms.alive[:n] & (firms.alliance_id[:n] < 0))
+        old_enough = model.month - firms.birth_month[:n] >= model.cfg.alliances.search.min_age_months
+        pool = np.flatnonzero(firms.alive[:n] & (firms.alliance_id[:n] < 0) & old_enough)
         if len(served) == 0 or len(pool) == 0:
             return cand, bonus
         s_rows = seekers[served]
