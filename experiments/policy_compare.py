@@ -22,7 +22,7 @@ from scipy import stats
 from experiments import plots
 from experiments.compare import mean_ci, paired_jobs, run_jobs
 from sim.io import RunFolder, atomic_write
-from sim.params import PolicyConfig
+from sim.config import check, load_config
 
 OUTCOMES = {
     "public_cost": "public cost (MXN)",
@@ -40,8 +40,11 @@ def instrument_arms(cfg: Any) -> dict[str, dict]:
     if cfg.policies:
         chosen = {name: pol for name, pol in cfg.policies.items()}
     else:
-        chosen = {kind: PolicyConfig(kind=kind, start_month=ex.policy_start_month, stop_month=ex.policy_stop_month,
-                                     budget=ex.budget) for kind in ex.instruments}
+        chosen = {}
+        for kind in ex.instruments:  # each instrument as configs/policy/<kind>.yaml defines it
+            pol = check(load_config(f"policy={kind}")).policies[kind]
+            pol.start_month, pol.stop_month, pol.budget = ex.policy_start_month, ex.policy_stop_month, ex.budget
+            chosen[kind] = pol
     arms = {"baseline": {"policies": {}}}
     arms.update({name: {"policies": {name: pol}} for name, pol in chosen.items()})
     return arms
@@ -77,6 +80,8 @@ def cost_per_firm_year(cost: np.ndarray, extra: np.ndarray, seed: int = 0) -> tu
     if len(cost) < 2 or extra.mean() <= 0:
         return float("nan"), float("nan"), float("nan")
     point = cost.mean() / extra.mean()
+    # A resample whose extra firm-years are not positive has no finite cost per firm-year:
+    # it counts as +inf, so it widens the upper bound instead of being dropped.
     res = stats.bootstrap((cost, extra), lambda c, e: np.mean(c) / np.mean(e) if np.mean(e) > 0 else np.inf,
                           paired=True, vectorized=False, n_resamples=2000, method="percentile",
                           random_state=np.random.default_rng(seed))
@@ -90,6 +95,9 @@ def summarise(effects: pd.DataFrame, seed: int) -> pd.DataFrame:
         row = {"instrument": name, "n_seeds": len(d)}
         for key in OUTCOMES:
             row[key], row[f"{key}_lo"], row[f"{key}_hi"] = mean_ci(d[key].astype(float))
+        # Public cost is bounded by the budget and by zero outlay; keep its t-interval inside.
+        row["public_cost_lo"] = max(row["public_cost_lo"], float(d["public_cost"].min()), 0.0)
+        row["public_cost_hi"] = min(row["public_cost_hi"], float(d["public_cost"].max()))
         row["extra_firm_years_significant"] = bool(row["extra_firm_years_lo"] > 0)
         c, lo, hi = cost_per_firm_year(d["public_cost"].to_numpy(float), d["extra_firm_years"].to_numpy(float), seed)
         if not row["extra_firm_years_significant"]:

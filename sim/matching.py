@@ -1,8 +1,8 @@
 """Stages 1 and 2 of the alliance lifecycle (000): rethink business, then find and choose a partner.
 
 Stage 1, rethink business: an unallied firm that can afford it (cash of at
-least ``min_cash_months`` of fixed cost, less any share a formation grant
-covers) starts seeking with monthly probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
+least ``min_cash_months`` of fixed cost, counting a formation grant it would
+receive) starts seeking with monthly probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
 resource gap (000's four dimensions) and performance pressure (cash stress).
 Planned firms weigh gaps, opportunistic ones pressure (Veilleux et al. 2012, 003).
 The wanted type follows the largest gap: finance -> cluster (shared purchasing),
@@ -67,8 +67,7 @@ def choose_seekers(firms: FirmTable, month: int, sc, cash_target_months: float,
     age = month - firms.birth_month[:n]
     eligible = (firms.alive[:n] & (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
                 & (month - firms.last_alliance_end[:n] >= sc.cooldown_months)
-                & (firms.cash[:n] >= sc.min_cash_months * firms.fixed_cost[:n]
-                   * (1.0 - firms.formation_subsidy[:n])))
+                & (firms.cash[:n] + firms.formation_subsidy[:n] >= sc.min_cash_months * firms.fixed_cost[:n]))
     rows = np.flatnonzero(eligible)
     gap = (1.0 - firms.resources[rows]).max(axis=1)
     press = pressure(firms, rows, cash_target_months)

@@ -352,8 +352,14 @@ class Config:
 
 
 def register_schema() -> None:
-    """Register the schema with Hydra's ConfigStore (idempotent)."""
-    ConfigStore.instance().store(name="base_config", node=Config)
+    """Register the schema with Hydra's ConfigStore (idempotent).
+
+    ``policy/_policy_base`` types every policy file's node as a ``PolicyConfig`` so
+    command-line overrides of its fields (eligibility, window...) are checked.
+    """
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="policy", name="_policy_base", node=PolicyConfig)
 
 
 def _describe(meta: dict) -> str:

@@ -52,7 +52,8 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "opportunism_detected": (np.int64, (), 0, "opportunistic acts of this firm detected by partners"),
     "past_partners": (np.int64, (PAST_PARTNERS,), -1, "rows of the most recent partners (referrals, ties)"),
     "ever_allied": (bool, (), False, "has been in an alliance"),
-    "formation_subsidy": (float, (), 0.0, "share of formation cost a grant covers this month (policy hook)"),
+    "formation_subsidy": (float, (), 0.0, "grant a firm would receive for forming an alliance this month, "
+                                          "currency (policy hook)"),
 }
 
 

@@ -3,7 +3,8 @@
 Cluster programmes co-fund the running of inter-firm networks (002, section
 4.3). Each month in the window, eligible members of active alliances of
 ``alliance_type`` (in ``sector``, if one is given) are paid ``cost_share`` of
-that month's running alliance costs (control and coordination), in cash.
+that month's running alliance costs (control and coordination), in cash; the
+members then weigh the alliance's benefits against the costs net of that support.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ class ClusterProgramme(Policy):
         t = m.alliances.table
         act = t.active_rows()
         act = act[t.kind[act] == TYPE[self.p.alliance_type]]
-        members = t.members[act]
-        seat = members >= 0
-        rows, cost = members[seat], t.cost_month[act][seat]
+        a_idx, s_idx = np.nonzero(t.members[act] >= 0)
+        aids = act[a_idx]
+        rows, cost = t.members[aids, s_idx], t.cost_month[aids, s_idx]
         ok = self.eligible(rows)
         if self.p.sector >= 0:
             ok &= m.firms.sector[rows] == self.p.sector
-        self.pay(rows[ok], self.p.cost_share * cost[ok], "cash")
+        paid = self.pay(rows[ok], self.p.cost_share * cost[ok], "cash")
+        # Members judge the alliance on its cost net of the co-funding they receive.
+        t.member_cost[aids[ok], s_idx[ok]] -= paid

@@ -1,9 +1,10 @@
 """Formation grant: pays part of the cost of forming an alliance (002, section 4.3: finance access).
 
 While the window is open and budget remains, eligible firms carry a
-``formation_subsidy`` share, which lowers the cash buffer they need before
-they can afford to seek a partner (stage 1), and each eligible member of a
-newly formed alliance is paid ``grant_share`` of its formation cost.
+``formation_subsidy``: the grant they would receive, which counts towards the
+cash buffer they need before they can afford to seek a partner (stage 1); and
+each eligible member of a newly formed alliance is paid ``grant_share`` of its
+formation cost.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ class FormationGrant(Policy):
     Params = FormationGrantParams
 
     def start_of_month(self) -> None:
-        """Announce the subsidy to eligible firms (hook read by partner search)."""
+        """Announce the grant to eligible firms: the money it would pay them counts towards
+        the cash they need before they can afford to seek (hook read by partner search)."""
         m = self.model
         if not self.active(m.month) or self.remaining() <= 0:
             return
         rows = m.living_rows
         rows = rows[self.eligible(rows)]
-        m.firms.formation_subsidy[rows] = np.maximum(m.firms.formation_subsidy[rows], self.p.grant_share)
+        sc = m.cfg.alliances.structure
+        formality = np.clip(sc.formality_base + sc.formality_planned * m.firms.planned[rows], 0.0, 1.0)
+        grant = self.p.grant_share * (sc.formation_cost + sc.formation_cost_formal * formality)
+        m.firms.formation_subsidy[rows] = np.maximum(m.firms.formation_subsidy[rows], grant)
 
     def after_formation(self, alliance_rows: np.ndarray) -> None:
         """Pay the grant to eligible members of alliances formed this month."""
