@@ -1,0 +1,190 @@
+"""Sweep files compose and run, shrunken, as real Hydra multiruns; collect turns a sweep into one table.
+
+The multirun tests start ``python -m experiments.run -m sweep=<name>`` as a
+subprocess, on a reduced grid (the first and last value of each swept
+parameter, given on the command line, which replaces the file's values). One
+of them runs the joblib launcher with the file's two worker processes; the
+others set ``hydra.launcher.n_jobs=1`` (joblib then runs the jobs in its own
+process), which keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import shutil
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from experiments import collect
+from experiments.run import preflight
+from sim import ConfigError, load_config
+from sim.config import CONFIG_DIR
+from sim.params import register_schema
+from tests.conftest import PROJECT_ROOT, run_cli
+
+SWEEP_FILES = sorted(p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
+
+#: A small world for every sweep job; alliances form from month 24, so 36 months see some.
+SHRINK = ("firms.n_firms=80", "months=36", "experiment.n_seeds=2")
+
+#: The sweep that runs with its own joblib settings (two worker processes).
+PARALLEL_SWEEP = "compatibility_control"
+
+
+def sweep_config(name: str):
+    """A sweep file composed with the primary config, Hydra's own node included."""
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=[f"sweep={name}"], return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def swept_values(name: str) -> dict[str, list[str]]:
+    """Parameter -> values swept by the file's ``hydra.sweeper.params``."""
+    params = sweep_config(name).hydra.sweeper.params
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    return {ov.get_key_element(): list(ov.sweep_string_iterator()) for ov in parsed}
+
+
+def run_sweep(name: str, sweep_dir, *overrides: str):
+    """Run the sweep as a multirun subprocess writing into ``sweep_dir``; fail with its output if it fails."""
+    done = run_cli(["-m", f"sweep={name}", *SHRINK, f"hydra.sweep.dir={sweep_dir}", *overrides], cwd=PROJECT_ROOT,
+                   timeout=150)
+    assert done.returncode == 0, f"the multirun exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def test_there_are_sweep_files():
+    """configs/sweep/ holds the sweeps the issue asks for."""
+    assert {"compatibility_control", "trust_rates", "cluster_savings"} <= set(SWEEP_FILES), (
+        f"expected the three required sweeps, found {SWEEP_FILES}")
+
+
+@pytest.mark.parametrize("name", SWEEP_FILES)
+def test_sweep_file_sweeps_the_uplift_experiment_on_two_joblib_workers(name):
+    """The file selects multirun on the joblib launcher (2 jobs), the uplift experiment in one process, a grid."""
+    cfg = sweep_config(name)
+    assert str(cfg.hydra.mode).endswith("MULTIRUN"), f"{name}: expected hydra.mode MULTIRUN, got {cfg.hydra.mode}"
+    assert cfg.hydra.launcher._target_.endswith("JoblibLauncher"), f"{name}: expected the joblib launcher"
+    assert cfg.hydra.launcher.n_jobs == 2, f"{name}: expected n_jobs 2, got {cfg.hydra.launcher.n_jobs}"
+    assert cfg.experiment.kind == "uplift", f"{name}: expected the uplift experiment, got {cfg.experiment.kind}"
+    assert cfg.experiment.workers == 1 and not cfg.experiment.progress, (
+        f"{name}: expected experiment.workers=1 and progress=false (the launcher parallelises jobs)")
+    assert swept_values(name), f"{name}: expected hydra.sweeper.params to sweep at least one parameter"
+
+
+@pytest.mark.parametrize("name", SWEEP_FILES)
+def test_every_grid_point_of_a_sweep_file_is_a_valid_configuration(name):
+    """Each combination of the file's swept values composes and passes the schema's ranges.
+
+    The preflight of experiments.run validates the command line, not the
+    values inside a sweep file, so a bad value there would only fail its job.
+    """
+    grid = swept_values(name)
+    for values in itertools.product(*grid.values()):
+        combo = [f"{k}={v}" for k, v in zip(grid, values)]
+        try:
+            load_config(f"sweep={name}", *combo)
+        except ConfigError as err:
+            pytest.fail(f"{name}: grid point {combo} is rejected: {err}")
+
+
+def test_preflight_accepts_a_sweep_file_and_rejects_an_unknown_one():
+    """sweep=<name> passes the preflight; an unknown name fails it in one line listing the sweeps."""
+    assert preflight(["-m", f"sweep={SWEEP_FILES[0]}"]) == 1, "expected one configuration to validate"
+    with pytest.raises(ConfigError) as info:
+        preflight(["-m", "sweep=nope"])
+    for name in SWEEP_FILES:
+        assert name in str(info.value), f"expected the known sweep {name!r} in: {info.value}"
+
+
+def test_preflight_rejects_an_out_of_range_sweep_value_given_on_the_command_line():
+    """A swept value on the command line is validated before any job starts."""
+    with pytest.raises(ConfigError) as info:
+        preflight(["-m", "sweep=trust_rates", "alliances.trust.loss_rate=0.4,1.5"])
+    assert "alliances.trust.loss_rate" in str(info.value) and "1.5" in str(info.value), (
+        f"expected the message to name the parameter and the value 1.5, got: {info.value}")
+
+
+@pytest.mark.parametrize("name", SWEEP_FILES)
+def test_sweep_runs_as_multirun_and_collects_one_row_per_job(name, tmp_path):
+    """A shrunken multirun writes one run folder per job; collect gives one row each with the swept columns."""
+    grid = {k: [v[0], v[-1]] for k, v in swept_values(name).items()}
+    launcher = [] if name == PARALLEL_SWEEP else ["hydra.launcher.n_jobs=1"]
+    run_sweep(name, tmp_path / "sweep", *[f"{k}={','.join(v)}" for k, v in grid.items()], *launcher)
+
+    heatmap = ["--heatmap", *list(grid)[:2], "uplift_revenue"] if len(grid) >= 2 else []
+    assert collect.main([str(tmp_path / "sweep"), "--out", str(tmp_path / "table.parquet"), *heatmap]) == 0
+    table = pd.read_parquet(tmp_path / "table.parquet")
+    n_jobs = math.prod(len(v) for v in grid.values())
+    assert sorted(table["job"]) == list(range(n_jobs)), f"expected jobs 0..{n_jobs - 1}, got {list(table['job'])}"
+    assert (table["status"] == "completed").all(), f"expected every job completed, got {table[['job', 'status']]}"
+    varying = [c for c in table.columns if c in grid or "." in c]
+    assert sorted(varying) == sorted(grid), f"expected exactly the swept columns {sorted(grid)}, got {varying}"
+    for key, values in grid.items():
+        assert sorted(table[key].unique()) == sorted(float(v) for v in values), (
+            f"expected {key} to take the values {values}, got {sorted(table[key].unique())}")
+    for col in ("uplift_revenue", "uplift_revenue_lo", "uplift_revenue_hi", "naive_gap"):
+        assert table[col].map(math.isfinite).all(), f"expected a finite {col} for every job, got {table[col]}"
+    if heatmap:
+        assert (tmp_path / "table_uplift_revenue.png").is_file(), "expected the heatmap next to the table"
+
+
+@pytest.fixture(scope="module")
+def sweep_with_a_bad_job(tmp_path_factory):
+    """trust_rates on two loss rates, the second out of range, given where the preflight does not look."""
+    sweep_dir = tmp_path_factory.mktemp("bad") / "sweep"
+    done = run_sweep("trust_rates", sweep_dir, "alliances.trust.build_rate=0.05", "hydra.launcher.n_jobs=1",
+                     "hydra.sweeper.params={alliances.trust.loss_rate:'0.4,1.5'}")
+    return sweep_dir, done
+
+
+def test_a_bad_job_fails_alone_and_collect_names_it(sweep_with_a_bad_job, tmp_path, capsys):
+    """The good job's run folder is complete; the bad one is logged, and collect reports it with its error."""
+    sweep_dir, done = sweep_with_a_bad_job
+    assert "job 1 failed" in done.stdout + done.stderr, f"expected the run to log the failed job:\n{done.stderr}"
+    good = json.loads((sweep_dir / "0" / "manifest.json").read_text())
+    assert good["status"] == "completed" and (sweep_dir / "0" / "summary.json").is_file(), (
+        f"expected job 0 completed with a summary, got {good['status']}")
+
+    assert collect.main([str(sweep_dir), "--out", str(tmp_path / "table.parquet")]) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_parquet(tmp_path / "table.parquet").set_index("job")
+    assert list(table["status"]) == ["completed", "not_started"], f"expected one good and one bad job:\n{table}"
+    assert list(table["alliances.trust.loss_rate"]) == [0.4, 1.5], "expected the swept loss rates as a column"
+    assert "alliances.trust.loss_rate=1.5" in table.loc[1, "error"], f"expected the config error, got {table.loc[1]}"
+    assert math.isfinite(table.loc[0, "uplift_revenue"]) and math.isnan(table.loc[1, "uplift_revenue"]), (
+        "expected outcomes for the good job only")
+    assert "job 1" in printed and "out of range" in printed, f"expected collect to name the failed job:\n{printed}"
+
+
+def test_collect_reports_a_planned_job_whose_folder_is_gone(sweep_with_a_bad_job, tmp_path, capsys):
+    """A job the sweep planned but that left no folder is a 'missing' row with its swept values."""
+    sweep_dir = tmp_path / "sweep"
+    shutil.copytree(sweep_with_a_bad_job[0], sweep_dir)
+    shutil.rmtree(sweep_dir / "0")
+    assert collect.main([str(sweep_dir)]) == 0
+    table = pd.read_parquet(sweep_dir / "table.parquet").set_index("job")
+    assert table.loc[0, "status"] == "missing" and table.loc[0, "alliances.trust.loss_rate"] == 0.4, (
+        f"expected job 0 missing with loss rate 0.4, got {table.loc[0].to_dict()}")
+    assert "job 0" in capsys.readouterr().out, "expected collect to name the missing job"
+
+
+def test_summary_outcomes_become_flat_columns():
+    """CIs split into _lo/_hi after their estimate, nested dicts get dotted keys, other lists are counted."""
+    summary = {"n_seeds": 3, "uplift_revenue": 0.1, "failed_runs": ["seed 2"], "uplift_revenue_ci": [0.0, 0.2],
+               "instruments": {"credit": {"public_cost": 5.0}}}
+    assert collect.outcome_columns(summary) == {
+        "n_seeds": 3, "uplift_revenue": 0.1, "uplift_revenue_lo": 0.0, "uplift_revenue_hi": 0.2,
+        "n_failed_runs": 1, "instruments.credit.public_cost": 5.0}
+    assert list(collect.outcome_columns(summary))[:4] == ["n_seeds", "uplift_revenue", "uplift_revenue_lo",
+                                                          "uplift_revenue_hi"]
