@@ -249,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="table to write (default: <sweep_dir>/table.parquet)")
     parser.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "VALUE"),
                         help="draw VALUE over X and Y (full column names or unique suffixes)")
+    parser.add_argument("--curve", nargs=2, metavar=("X", "VALUE"),
+                        help="draw every column ending in VALUE over X (e.g. a budget-response curve)")
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         print(f"alianzas: collect: {args.sweep_dir} is not a folder", file=sys.stderr)
@@ -277,7 +279,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"alianzas: collect: {err.args[0]}", file=sys.stderr)
             return 2
         print(f"heatmap: {path}")
+    if args.curve:
+        x, value = args.curve
+        try:
+            path = draw_curves(table, x, value, out.parent / f"{out.stem}_{value}_curve.png")
+        except (KeyError, ValueError) as err:
+            print(f"alianzas: collect: {err.args[0]}", file=sys.stderr)
+            return 2
+        print(f"curve: {path}")
     return 0
+
+
+def draw_curves(table: pd.DataFrame, x: str, value: str, path: Path) -> Path:
+    """Every outcome column ending in ``value`` (one per instrument, say) over the swept ``x``."""
+    x = find_column(table, x)
+    columns = [c for c in table.columns if c.endswith(value) and not c.endswith(("_lo", "_hi")) and c != x]
+    columns = [c for c in columns if np.isfinite(pd.to_numeric(table[c], errors="coerce")).any()]
+    if not columns:
+        raise ValueError(f"no column ends in {value!r}")
+    return plots.response_curves(table, x, columns, path, value, f"{value} over {x} (95% bands)")
 
 
 if __name__ == "__main__":

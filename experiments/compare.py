@@ -12,6 +12,7 @@ not fatal: the others are kept.
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import os
 import traceback
 from concurrent.futures import ProcessPoolExecutor
@@ -88,7 +89,8 @@ def run_jobs(jobs: list[tuple[str, Any]], workers: int = 0, progress: bool = Tru
             out.append(run_arm(job))
             bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver: workers start from a clean process, not a fork of a threaded parent.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
             out = []
             for res in pool.map(run_arm, jobs, chunksize=1):
                 out.append(res)

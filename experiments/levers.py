@@ -104,7 +104,9 @@ def _verdict(effects: pd.DataFrame) -> str:
     c = e.loc[("compatibility_planning", "alliance_end_share_60m")]
     k = e.loc[("contracts", "alliance_end_share_60m")]
     if not np.isfinite([c["mean"], k["mean"]]).all():
-        return "Not enough completed runs to compare the levers."
+        return ("The share of alliances ending within 60 months is not defined: the run must last at least "
+                "60 months after alliances start forming (alliances.search.min_age_months + 60), with at "
+                "least two completed seeds per arm.")
     better = "compatibility and planning" if c["mean"] < k["mean"] else "contracts"
     overlap = not (c["hi"] < k["lo"] or k["hi"] < c["lo"])
     claim = ("consistent with 001's claim" if better == "compatibility and planning" else

@@ -106,3 +106,18 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str, path: Path, title: 
     fig.colorbar(im, ax=ax, label=value)
     ax.set(xlabel=x, ylabel=y, title=title)
     return _save(fig, path)
+
+
+def response_curves(table: pd.DataFrame, x: str, columns: list[str], path: Path, ylabel: str,
+                    title: str) -> Path:
+    """One line per column over the swept ``x``, with its 95% band where ``<col>_lo/_hi`` exist."""
+    fig, ax = _figure(7, 4.5)
+    data = table.sort_values(x)
+    for col in columns:
+        line, = ax.plot(data[x], data[col], marker="o", label=col)
+        if f"{col}_lo" in data and f"{col}_hi" in data:
+            ax.fill_between(data[x], data[f"{col}_lo"], data[f"{col}_hi"], alpha=0.2, color=line.get_color())
+    ax.set(xlabel=x, ylabel=ylabel, title=title)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -82,9 +82,10 @@ def cost_per_firm_year(cost: np.ndarray, extra: np.ndarray, seed: int = 0) -> tu
     point = cost.mean() / extra.mean()
     # A resample whose extra firm-years are not positive has no finite cost per firm-year:
     # it counts as +inf, so it widens the upper bound instead of being dropped.
-    res = stats.bootstrap((cost, extra), lambda c, e: np.mean(c) / np.mean(e) if np.mean(e) > 0 else np.inf,
-                          paired=True, vectorized=False, n_resamples=2000, method="percentile",
-                          random_state=np.random.default_rng(seed))
+    with np.errstate(invalid="ignore"):  # infinite resamples make scipy's spread estimate nan; unused here
+        res = stats.bootstrap((cost, extra), lambda c, e: np.mean(c) / np.mean(e) if np.mean(e) > 0 else np.inf,
+                              paired=True, vectorized=False, n_resamples=2000, method="percentile",
+                              random_state=np.random.default_rng(seed))
     return float(point), float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

@@ -8,14 +8,14 @@ out-of-range value stops the run with one line and exit code 2, no traceback.
 from __future__ import annotations
 
 import itertools
-import logging
 import json
+import logging
 import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from experiments import frontier, levers, policy_compare, single, uplift
@@ -28,20 +28,49 @@ MAX_PREFLIGHT = 2000
 log = logging.getLogger("alianzas")
 
 
-def expand_overrides(args: list[str]) -> list[list[str]]:
-    """Every combination of model overrides in ``args`` (sweep values expanded)."""
-    model_args = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+def _choices(overrides: list[str]) -> list[list[str]]:
+    """For each override, the list of single-valued overrides it stands for (sweeps expanded)."""
     try:
-        parsed = OverridesParser.create().parse_overrides(model_args)
+        parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as err:  # Hydra raises its own OverrideParseException
         raise ConfigError(" ".join(str(err).split())) from None
-    choices = []
+    out = []
     for ov in parsed:
         if ov.is_sweep_override():
-            values = list(ov.sweep_string_iterator())
-            choices.append([f"{ov.get_key_element()}={v}" for v in values])
+            out.append([f"{ov.get_key_element()}={v}" for v in ov.sweep_string_iterator()])
         else:
-            choices.append([ov.input_line])
+            out.append([ov.input_line])
+    return out
+
+
+def sweep_file_params(fixed: list[str]) -> list[str]:
+    """``hydra.sweeper.params`` of the composed config (a sweep file's grid) as overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=fixed, return_hydra_config=True)
+        params = cfg.hydra.sweeper.get("params") or {}
+        return [f"{key}={value}" for key, value in params.items()]
+    except Exception:  # composition errors are reported by load_config with a clear line
+        return []
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def expand_overrides(args: list[str]) -> list[list[str]]:
+    """Every combination of model overrides the command stands for: its own sweep values,
+    and the grid of a sweep file it selects (``hydra.sweeper.params``), the command's
+    values taking precedence."""
+    model_args = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    choices = _choices(model_args)
+    fixed = [c[0] for c in choices if len(c) == 1]
+    given = {c[0].split("=", 1)[0].lstrip("+~") for c in choices}
+    grid_args = [a for a in args if a.lstrip("+~").startswith("hydra.sweeper.params")]
+    from_file = [o for o in sweep_file_params(fixed + grid_args) if o.split("=", 1)[0] not in given]
+    choices += _choices(from_file)
     return [list(c) for c in itertools.islice(itertools.product(*choices), MAX_PREFLIGHT)]
 
 
@@ -51,7 +80,8 @@ def preflight(args: list[str]) -> int:
                  "-sc") for a in args):
         return 0
     combos = expand_overrides(args)
-    if len(combos) > 1 and not any(a in ("-m", "--multirun") for a in args):
+    sweeping = any(a in ("-m", "--multirun") for a in args) or any("sweep=" in a for a in args)
+    if len(combos) > 1 and not sweeping:
         keys = [c.split("=", 1)[0] for c in combos[0]]
         swept = [k for i, k in enumerate(keys) if len({combo[i] for combo in combos}) > 1]
         raise ConfigError(f"{', '.join(swept) or 'a parameter'} has several values; add -m (multirun) "

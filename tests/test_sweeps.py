@@ -33,6 +33,14 @@ SWEEP_FILES = sorted(p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
 #: A small world for every sweep job; alliances form from month 24, so 36 months see some.
 SHRINK = ("firms.n_firms=80", "months=36", "experiment.n_seeds=2")
 
+#: The experiment each sweep file runs (uplift unless listed).
+SWEEP_KIND = {"policy_budget": "policy_compare"}
+
+#: Outcome columns each experiment's collected table must hold, finite.
+OUTCOMES = {"uplift": ("uplift_revenue", "uplift_revenue_lo", "uplift_revenue_hi", "naive_gap"),
+            "policy_compare": ("instruments.credit.public_cost", "instruments.credit.extra_firm_years",
+                               "instruments.training.public_cost")}
+
 #: The sweep that runs with its own joblib settings (two worker processes).
 PARALLEL_SWEEP = "compatibility_control"
 
@@ -71,12 +79,13 @@ def test_there_are_sweep_files():
 
 @pytest.mark.parametrize("name", SWEEP_FILES)
 def test_sweep_file_sweeps_the_uplift_experiment_on_two_joblib_workers(name):
-    """The file selects multirun on the joblib launcher (2 jobs), the uplift experiment in one process, a grid."""
+    """The file selects multirun on the joblib launcher (2 jobs), its experiment in one process, a grid."""
     cfg = sweep_config(name)
     assert str(cfg.hydra.mode).endswith("MULTIRUN"), f"{name}: expected hydra.mode MULTIRUN, got {cfg.hydra.mode}"
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher"), f"{name}: expected the joblib launcher"
     assert cfg.hydra.launcher.n_jobs == 2, f"{name}: expected n_jobs 2, got {cfg.hydra.launcher.n_jobs}"
-    assert cfg.experiment.kind == "uplift", f"{name}: expected the uplift experiment, got {cfg.experiment.kind}"
+    kind = SWEEP_KIND.get(name, "uplift")
+    assert cfg.experiment.kind == kind, f"{name}: expected the {kind} experiment, got {cfg.experiment.kind}"
     assert cfg.experiment.workers == 1 and not cfg.experiment.progress, (
         f"{name}: expected experiment.workers=1 and progress=false (the launcher parallelises jobs)")
     assert swept_values(name), f"{name}: expected hydra.sweeper.params to sweep at least one parameter"
@@ -99,8 +108,11 @@ def test_every_grid_point_of_a_sweep_file_is_a_valid_configuration(name):
 
 
 def test_preflight_accepts_a_sweep_file_and_rejects_an_unknown_one():
-    """sweep=<name> passes the preflight; an unknown name fails it in one line listing the sweeps."""
-    assert preflight(["-m", f"sweep={SWEEP_FILES[0]}"]) == 1, "expected one configuration to validate"
+    """sweep=<name> passes the preflight, every grid point validated; an unknown name fails it in one line
+    listing the sweeps."""
+    n_points = math.prod(len(v) for v in swept_values(SWEEP_FILES[0]).values())
+    assert preflight(["-m", f"sweep={SWEEP_FILES[0]}"]) == n_points, (
+        f"expected the {n_points} grid points of {SWEEP_FILES[0]} to validate")
     with pytest.raises(ConfigError) as info:
         preflight(["-m", "sweep=nope"])
     for name in SWEEP_FILES:
@@ -122,34 +134,49 @@ def test_sweep_runs_as_multirun_and_collects_one_row_per_job(name, tmp_path):
     launcher = [] if name == PARALLEL_SWEEP else ["hydra.launcher.n_jobs=1"]
     run_sweep(name, tmp_path / "sweep", *[f"{k}={','.join(v)}" for k, v in grid.items()], *launcher)
 
-    heatmap = ["--heatmap", *list(grid)[:2], "uplift_revenue"] if len(grid) >= 2 else []
+    kind = SWEEP_KIND.get(name, "uplift")
+    heatmap = ["--heatmap", *list(grid)[:2], "uplift_revenue"] if len(grid) >= 2 and kind == "uplift" else []
+    if kind == "policy_compare":  # a budget-response curve drawn from the collected table
+        heatmap = ["--curve", list(grid)[0], "public_cost"]
     assert collect.main([str(tmp_path / "sweep"), "--out", str(tmp_path / "table.parquet"), *heatmap]) == 0
     table = pd.read_parquet(tmp_path / "table.parquet")
     n_jobs = math.prod(len(v) for v in grid.values())
     assert sorted(table["job"]) == list(range(n_jobs)), f"expected jobs 0..{n_jobs - 1}, got {list(table['job'])}"
     assert (table["status"] == "completed").all(), f"expected every job completed, got {table[['job', 'status']]}"
-    varying = [c for c in table.columns if c in grid or "." in c]
+    config_roots = {"seed", "months", "firms", "births", "market", "alliances", "output", "experiment", "policies"}
+    varying = [c for c in table.columns if c in grid or c.split(".")[0] in config_roots and "." in c]
     assert sorted(varying) == sorted(grid), f"expected exactly the swept columns {sorted(grid)}, got {varying}"
     for key, values in grid.items():
         assert sorted(table[key].unique()) == sorted(float(v) for v in values), (
             f"expected {key} to take the values {values}, got {sorted(table[key].unique())}")
-    for col in ("uplift_revenue", "uplift_revenue_lo", "uplift_revenue_hi", "naive_gap"):
+    for col in OUTCOMES[kind]:
         assert table[col].map(math.isfinite).all(), f"expected a finite {col} for every job, got {table[col]}"
-    if heatmap:
+    if heatmap and kind == "uplift":
         assert (tmp_path / "table_uplift_revenue.png").is_file(), "expected the heatmap next to the table"
+    if kind == "policy_compare":
+        assert (tmp_path / "table_public_cost_curve.png").is_file(), "expected the response curve next to the table"
+
+
+def test_preflight_rejects_an_out_of_range_value_in_the_sweep_grid():
+    """Values of hydra.sweeper.params (a sweep file's grid, or one given on the command line) are validated too."""
+    with pytest.raises(ConfigError) as info:
+        preflight(["-m", "sweep=trust_rates", "hydra.sweeper.params={alliances.trust.loss_rate:'0.4,1.5'}"])
+    assert "alliances.trust.loss_rate=1.5" in str(info.value), f"expected the bad grid value named: {info.value}"
 
 
 @pytest.fixture(scope="module")
 def sweep_with_a_bad_job(tmp_path_factory):
-    """trust_rates on two loss rates, the second out of range, given where the preflight does not look."""
+    """trust_rates on two loss rates; job 1 cannot write its summary (its path is taken by a folder),
+    a failure at run time that no preflight can see, like a full disk."""
     sweep_dir = tmp_path_factory.mktemp("bad") / "sweep"
+    (sweep_dir / "1" / "summary.json").mkdir(parents=True)
     done = run_sweep("trust_rates", sweep_dir, "alliances.trust.build_rate=0.05", "hydra.launcher.n_jobs=1",
-                     "hydra.sweeper.params={alliances.trust.loss_rate:'0.4,1.5'}")
+                     "alliances.trust.loss_rate=0.4,0.8")
     return sweep_dir, done
 
 
 def test_a_bad_job_fails_alone_and_collect_names_it(sweep_with_a_bad_job, tmp_path, capsys):
-    """The good job's run folder is complete; the bad one is logged, and collect reports it with its error."""
+    """The good job's run folder is complete; the bad one is logged and marked failed, and collect reports it."""
     sweep_dir, done = sweep_with_a_bad_job
     assert "job 1 failed" in done.stdout + done.stderr, f"expected the run to log the failed job:\n{done.stderr}"
     good = json.loads((sweep_dir / "0" / "manifest.json").read_text())
@@ -159,12 +186,11 @@ def test_a_bad_job_fails_alone_and_collect_names_it(sweep_with_a_bad_job, tmp_pa
     assert collect.main([str(sweep_dir), "--out", str(tmp_path / "table.parquet")]) == 0
     printed = capsys.readouterr().out
     table = pd.read_parquet(tmp_path / "table.parquet").set_index("job")
-    assert list(table["status"]) == ["completed", "not_started"], f"expected one good and one bad job:\n{table}"
-    assert list(table["alliances.trust.loss_rate"]) == [0.4, 1.5], "expected the swept loss rates as a column"
-    assert "alliances.trust.loss_rate=1.5" in table.loc[1, "error"], f"expected the config error, got {table.loc[1]}"
-    assert math.isfinite(table.loc[0, "uplift_revenue"]) and math.isnan(table.loc[1, "uplift_revenue"]), (
-        "expected outcomes for the good job only")
-    assert "job 1" in printed and "out of range" in printed, f"expected collect to name the failed job:\n{printed}"
+    assert list(table["status"]) == ["completed", "failed"], f"expected one good and one failed job:\n{table}"
+    assert list(table["alliances.trust.loss_rate"]) == [0.4, 0.8], "expected the swept loss rates as a column"
+    assert "summary.json" in table.loc[1, "error"], f"expected the write error, got {table.loc[1]}"
+    assert math.isfinite(table.loc[0, "uplift_revenue"]), "expected outcomes for the good job"
+    assert "job 1" in printed, f"expected collect to name the failed job:\n{printed}"
 
 
 def test_collect_reports_a_planned_job_whose_folder_is_gone(sweep_with_a_bad_job, tmp_path, capsys):
