@@ -15,7 +15,7 @@ from sim.params import ALLIANCE_TYPES
 #: Causes of an alliance's end; code = index. ``active`` alliances have cause -1.
 END_CAUSES = (
     "low_benefit",            # benefits stayed below costs after renegotiation
-    "lost_trust",             # goodwill trust fell below the exit threshold
+    "lost_trust",             # goodwill or competence trust fell below the exit threshold
     "detected_opportunism",   # a partner's opportunism was caught and trust collapsed
     "partner_exit",           # a member closed down (ran out of cash)
     "renegotiation_failed",   # members could not agree on new terms

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
@@ -117,7 +118,8 @@ class RunFolder:
             "ended": None,
             "git": git_state(),
             "packages": package_versions(),
-            "command": None,
+            "command": " ".join(["python", "-m", "experiments.run", *sys.argv[1:]])
+            if Path(sys.argv[0]).name in ("run.py", "__main__.py") else " ".join(sys.argv),
         }
         write_config(self.path / "config.yaml", cfg)
         write_json(self.path / "manifest.json", self.manifest)

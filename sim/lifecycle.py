@@ -69,8 +69,7 @@ class AllianceProcess:
         self.formed_this_month = 0
         self.ended_this_month = dict.fromkeys(END_CAUSES, 0)
         cfg, firms, month = self.cfg, self.firms, self.model.month
-        seekers = matching.choose_seekers(firms, month, cfg.search, self.model.cfg.firms.cash_target_months,
-                                          self._rng_search)
+        seekers = matching.choose_seekers(firms, month, cfg.search, self._rng_search)
         self.seekers_this_month = len(seekers)
         if len(seekers) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -316,13 +315,17 @@ class AllianceProcess:
 
         t.last_eval_month[rows] = month
         t.detected_since_eval[rows] = 0
-        self.dissolve(rows[lost_trust], cause[lost_trust])
-        self.dissolve(rows[give_up], np.full(give_up.sum(), CAUSE["low_benefit"]))
-        self.dissolve(rows[reneg_fail], np.full(reneg_fail.sum(), CAUSE["renegotiation_failed"]))
+        self.dissolve(rows[lost_trust], cause[lost_trust], learn=False)
+        self.dissolve(rows[give_up], np.full(give_up.sum(), CAUSE["low_benefit"]), learn=False)
+        self.dissolve(rows[reneg_fail], np.full(reneg_fail.sum(), CAUSE["renegotiation_failed"]), learn=False)
 
     # -------------------------------------------------------- dissolution
-    def dissolve(self, rows: np.ndarray, causes: np.ndarray) -> None:
-        """End alliances ``rows`` with the given cause codes; free their members."""
+    def dissolve(self, rows: np.ndarray, causes: np.ndarray, learn: bool = True) -> None:
+        """End alliances ``rows`` with the given cause codes; free their members.
+
+        ``learn`` gives members the experience of an ended alliance; an evaluation
+        that dissolves has already counted it this month.
+        """
         if len(rows) == 0:
             return
         firms, t, month = self.firms, self.table, self.model.month
@@ -336,9 +339,9 @@ class AllianceProcess:
         for r in range(len(rows)):
             members = m[r][valid[r]]
             self._release(members, members)
-        # Experience: every ended alliance teaches its members a little.
-        members = m[valid]
-        firms.capability[members] += self.cfg.evaluation.capability_learning * (1.0 - firms.capability[members])
+        if learn:  # experience: every ended alliance teaches its members a little
+            members = m[valid]
+            firms.capability[members] += self.cfg.evaluation.capability_learning * (1.0 - firms.capability[members])
 
     def _release(self, leaving: np.ndarray, group: np.ndarray) -> None:
         """Free ``leaving`` firms and remember the rest of ``group`` as their past partners."""

@@ -3,7 +3,8 @@
 Stage 1, rethink business: an unallied firm that can afford it (cash of at
 least ``min_cash_months`` of fixed cost, counting a formation grant it would
 receive) starts seeking with monthly probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
-resource gap (000's four dimensions) and performance pressure (cash stress).
+resource gap (000's four dimensions) and performance pressure (revenue short
+of what it expects to sell).
 Planned firms weigh gaps, opportunistic ones pressure (Veilleux et al. 2012, 003).
 The wanted type follows the largest gap: finance -> cluster (shared purchasing),
 market access -> bridge, technology or know-how -> innovation (001's three models).
@@ -53,24 +54,32 @@ def type_need(firms: FirmTable, rows: np.ndarray, enabled: np.ndarray) -> np.nda
     return np.where(enabled[None, :], need, -np.inf)
 
 
-def pressure(firms: FirmTable, rows: np.ndarray, cash_target_months: float) -> np.ndarray:
-    """Performance pressure, 0-1: how far cash is below the owner's target buffer."""
+def pressure(firms: FirmTable, rows: np.ndarray) -> np.ndarray:
+    """Performance pressure, 0-1: how far last month's revenue fell short of what the firm
+    expects to sell (its base revenue, with the productivity it has gained)."""
+    expected = np.maximum(firms.base_revenue[rows] * firms.productivity[rows], 1e-9)
+    return np.clip(1.0 - firms.revenue[rows] / expected, 0.0, 1.0)
+
+
+def cash_health(firms: FirmTable, rows: np.ndarray, cash_target_months: float) -> np.ndarray:
+    """Financial soundness, 0-1: cash as a share of the owner's target buffer."""
     target = np.maximum(cash_target_months * firms.fixed_cost[rows], 1e-9)
-    return np.clip(1.0 - firms.cash[rows] / target, 0.0, 1.0)
+    return np.clip(firms.cash[rows] / target, 0.0, 1.0)
 
 
-def choose_seekers(firms: FirmTable, month: int, sc, cash_target_months: float,
-                   rng: np.random.Generator) -> np.ndarray:
+def choose_seekers(firms: FirmTable, month: int, sc, rng: np.random.Generator) -> np.ndarray:
     """Stage 1: rows of unallied firms that start seeking a partner this month."""
     n = firms.n
     u = rng.random(n)
     age = month - firms.birth_month[:n]
     eligible = (firms.alive[:n] & (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
                 & (month - firms.last_alliance_end[:n] >= sc.cooldown_months)
-                & (firms.cash[:n] + firms.formation_subsidy[:n] >= sc.min_cash_months * firms.fixed_cost[:n]))
+                # (a relative tolerance: a firm sitting at its owner's buffer counts as reaching it)
+                & (firms.cash[:n] + firms.formation_subsidy[:n]
+                   >= sc.min_cash_months * firms.fixed_cost[:n] * (1.0 - 1e-9)))
     rows = np.flatnonzero(eligible)
     gap = (1.0 - firms.resources[rows]).max(axis=1)
-    press = pressure(firms, rows, cash_target_months)
+    press = pressure(firms, rows)
     planned = firms.planned[rows]
     w_gap = np.where(planned, sc.planned_gap_focus, sc.weight_gap)
     w_press = np.where(planned, 1.0 - sc.planned_gap_focus, sc.weight_pressure)
@@ -130,7 +139,7 @@ def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarr
     reputation = np.exp(-firms.opportunism_detected[o].astype(float))
     total = (sc.weight_compatibility * compat + sc.weight_complementarity * strength
              + sc.weight_capability * firms.capability[o] + sc.weight_reputation * reputation
-             + sc.weight_economic_potential * (1.0 - pressure(firms, o, cash_target_months))
+             + sc.weight_economic_potential * cash_health(firms, o, cash_target_months)
              + sc.weight_prior_tie * tie + noise)
     return np.where(other >= 0, total, -np.inf)
 
@@ -175,10 +184,13 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     brokered = np.concatenate(bonus, axis=1)
     s, width = cand.shape
 
+    # Each seeker sees its number of candidates, split between contacts and referrals in the
+    # configured proportion; candidates from extra sources are always seen.
     planned = firms.planned[seekers]
-    seen = np.arange(width)[None, :] < np.where(planned, sc.n_candidates_planned,
-                                                sc.n_candidates_opportunistic)[:, None]
-    seen |= np.arange(width)[None, :] >= k  # candidates from extra sources are always seen
+    n_seen = np.where(planned, sc.n_candidates_planned, sc.n_candidates_opportunistic)[:, None]
+    n_ref = np.minimum(np.rint(sc.share_referrals * n_seen).astype(np.int64), k_ref)
+    col = np.arange(width)[None, :]
+    seen = ((col < n_seen - n_ref) | ((col >= k - k_ref) & (col < k - k_ref + n_ref)) | (col >= k))
     c = np.maximum(cand, 0)
     old_enough = month - firms.birth_month[c] >= sc.min_age_months
     valid = ((cand >= 0) & seen & (cand != seekers[:, None]) & firms.alive[c] & (firms.alliance_id[c] < 0)

@@ -138,7 +138,7 @@ class SearchConfig:
     p_seek_max: float = param(0.06, 0, 1, "probability/month",
                               "monthly chance to start seeking for a firm with full need and cooperativeness")
     weight_gap: float = param(0.6, 0, 1, "share", "weight of the largest resource gap in the need to ally")
-    weight_pressure: float = param(0.4, 0, 1, "share", "weight of performance pressure (cash stress)")
+    weight_pressure: float = param(0.4, 0, 1, "share", "weight of performance pressure (sales shortfall)")
     planned_gap_focus: float = param(0.8, 0, 1, "share",
                                      "planned firms weigh gaps this much more than pressure (003)")
     min_age_months: int = param(24, 0, 1200, "months", "firms younger than this do not seek partners")

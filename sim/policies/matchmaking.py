@@ -4,8 +4,8 @@ Chambers of commerce, universities and innovation centres act as intermediaries
 that broker trust between SMEs (002, section 4.3). Each month in the window,
 every eligible seeker the budget can serve (``service_cost`` each, in kind)
 is shown ``extra_candidates`` partners that the broker picked from a wider pool
-by their true fit, and judges them without perception noise (better
-information), and alliances
+by their true fit; the seeker judges them with half its usual perception noise
+(better information, drawn from the ``alliance_brokered`` stream), and alliances
 formed with them start with ``trust_bonus`` more goodwill and competence trust.
 """
 
