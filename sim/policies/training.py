@@ -33,16 +33,18 @@ class Training(Policy):
 
     def setup(self, model) -> None:
         super().setup(model)
-        self.trained: set[int] = set()
+        self.trained = np.zeros(0, dtype=bool)
 
     def start_of_month(self) -> None:
         """Train this month's intake (before partner search, so it counts this month)."""
         m = self.model
         if not self.active(m.month) or self.remaining() <= 0:
             return
+        n = m.firms.n
+        if len(self.trained) < n:
+            self.trained = np.concatenate([self.trained, np.zeros(n - len(self.trained), dtype=bool)])
         rows = m.living_rows
-        rows = rows[self.eligible(rows)]
-        rows = np.asarray([r for r in rows if int(r) not in self.trained], dtype=np.int64)
+        rows = rows[self.eligible(rows) & ~self.trained[rows]]
         if len(rows) == 0:
             return
         intake = self.rng.permutation(rows)[: self.p.trainees_per_month]
@@ -50,4 +52,4 @@ class Training(Policy):
         done = intake[paid >= self.p.cost_per_trainee]
         cap = m.firms.capability
         cap[done] += self.p.capability_gain * (1.0 - cap[done])
-        self.trained.update(int(r) for r in done)
+        self.trained[done] = True
