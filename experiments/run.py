@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from experiments import frontier, levers, policy_compare, single, uplift
 from sim.config import CONFIG_DIR, check, load_config
+from sim.io import finite
 from sim.params import ConfigError, register_schema
 
 EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
@@ -106,7 +107,7 @@ def hydra_main(cfg: DictConfig) -> dict | None:
         # In a sweep one failed job must not stop the others: report it and go on.
         log.error("job %s failed (%s): %s: %s", hc.job.num, out_dir, type(err).__name__, err)
         return None
-    print(json.dumps({"run_folder": out_dir, **{k: summary[k] for k in list(summary)[:12]}}, indent=1,
+    print(json.dumps(finite({"run_folder": out_dir, **{k: summary[k] for k in list(summary)[:12]}}), indent=1,
                      default=str))
     return summary
 

@@ -173,6 +173,10 @@ def write_figures(folder: Path, results: list[ArmResult]) -> dict[str, str]:
 
 def _fmt(row: pd.Series, pct: bool) -> str:
     scale, unit = (100.0, "%") if pct else (1.0, " pp")
+    if not np.isfinite(row["mean"]):
+        return "not defined (the horizon is too short for this measure, or no run completed)"
+    if not (np.isfinite(row["lo"]) and np.isfinite(row["hi"])):
+        return f"{scale * row['mean']:+.2f}{unit} (no confidence interval: it needs at least two seeds)"
     return f"{scale * row['mean']:+.2f}{unit} (95% CI {scale * row['lo']:+.2f} to {scale * row['hi']:+.2f})"
 
 

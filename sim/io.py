@@ -9,6 +9,7 @@ in the same folder and renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -46,9 +47,22 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> Path:
     return path
 
 
+def finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
+        return finite(obj.item())
+    return obj
+
+
 def write_json(path: Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=True)
+    """Write ``obj`` as indented JSON, atomically; undefined numbers (NaN) become null."""
+    text = json.dumps(finite(obj), indent=2, sort_keys=False, default=_json_default, allow_nan=False)
     return atomic_write(path, lambda p: p.write_text(text + "\n"))
 
 

@@ -430,6 +430,9 @@ def _check_cross_fields(cfg: Any) -> None:
                           f"{len(names)}; allowed: one share per sector, at least one sector")
     if abs(sum(shares) - 1.0) > 1e-6:
         raise ConfigError(f"firms.sector_shares={shares} sums to {sum(shares):.4g}; allowed: shares summing to 1")
+    if not cfg.alliances.structure.types_enabled:
+        raise ConfigError("alliances.structure.types_enabled=[] leaves no alliance type; allowed: a non-empty "
+                          f"subset of {', '.join(ALLIANCE_TYPES)} (use alliances.enabled=false for no alliances)")
     for t in cfg.alliances.structure.types_enabled:
         if t not in ALLIANCE_TYPES:
             raise ConfigError(f"alliances.structure.types_enabled contains {t!r}; allowed: "

@@ -170,3 +170,10 @@ def test_cli_sixty_month_run_reports_survival_numbers(tmp_path):
         assert isinstance(v, float) and math.isfinite(v) and 0.0 <= v <= 1.0, (
             f"expected {key} a number in [0, 1], got {v!r}")
     assert summary["survival_60m"] <= summary["survival_12m"], "expected survival to fall with the horizon"
+
+
+def test_empty_alliance_type_list_is_rejected():
+    """No alliance type at all is a mistake with a pointer to the real switch (alliances.enabled)."""
+    with pytest.raises(ConfigError) as info:
+        load_config("alliances.structure.types_enabled=[]")
+    assert "alliances.structure.types_enabled" in str(info.value) and "alliances.enabled=false" in str(info.value)

@@ -200,3 +200,18 @@ def test_uplift_is_identical_with_one_or_two_workers(tmp_path):
         out[workers] = ((folder / "summary.json").read_text(), pd.read_parquet(folder / "replications.parquet"))
     assert out[1][0] == out[2][0], "expected identical summary.json with 1 and 2 workers"
     pd.testing.assert_frame_equal(out[1][1], out[2][1], check_exact=True)
+
+
+def test_single_seed_uplift_writes_strict_json_and_says_why_there_is_no_interval(tmp_path):
+    """With one seed there is no CI: summary.json holds null (strict JSON, no NaN) and the report says why."""
+    from experiments.uplift import run as run_uplift
+    from sim import check, load_config
+
+    cfg = check(load_config("experiment=uplift", "experiment.n_seeds=1", "firms.n_firms=120", "months=24",
+                            "experiment.workers=1", "experiment.progress=false"))
+    run_uplift(cfg, tmp_path)
+    text = (tmp_path / "summary.json").read_text()
+    summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert summary["uplift_revenue_ci"] == [None, None], f"expected a null interval, got {summary['uplift_revenue_ci']}"
+    assert summary["survival_effect_60m"] is None, "expected survival_effect_60m undefined in a 24-month run"
+    assert "needs at least two seeds" in (tmp_path / "report.md").read_text()
