@@ -1,6 +1,7 @@
 """Where in parameter space does the causal uplift reach the 001 paper's 20%?
 
-Every combination of ``experiment.grid`` (parameter path -> values) is run with
+Every combination of ``experiment.grid`` (sweeps in Hydra's syntax,
+``path=v1,v2,...``) is run with
 alliances on, each seed paired with the same seed's world without alliances
 (which no alliance parameter changes, so it is run once per seed and shared).
 A point is on the frontier when the lower bound of its 95% CI for the causal
@@ -19,10 +20,11 @@ from experiments import plots
 from experiments.compare import mean_ci, run_jobs, with_overrides
 from experiments.uplift import paired_table
 from sim.io import RunFolder, atomic_write
+from sim.params import parse_grid
 
 
 def grid_points(grid: dict) -> list[dict]:
-    """Every combination of the grid's values, as dotted-path override dicts."""
+    """Every combination of the grid's values (path -> values), as dotted-path override dicts."""
     keys = list(grid)
     return [dict(zip(keys, values)) for values in itertools.product(*(list(grid[k]) for k in keys))]
 
@@ -31,9 +33,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     """Run the grid of paired uplift estimates and report the frontier."""
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="uplift_frontier")
     ex = cfg.experiment
-    if not ex.grid:
-        raise ValueError("experiment.grid is empty; give at least one parameter path and its values")
-    points = grid_points(ex.grid)
+    grid = parse_grid(ex.grid)
+    points = grid_points(grid)
     seeds = [int(cfg.seed) + k for k in range(ex.n_seeds)]
     jobs = [("no_alliances", with_overrides(cfg, seed=s, **{"alliances.enabled": False})) for s in seeds]
     for p, point in enumerate(points):
@@ -52,14 +53,17 @@ def run(cfg: Any, out_dir: Path) -> dict:
     frontier["reaches_target"] = frontier["uplift_lo"] >= ex.target_uplift
     folder.table("frontier", frontier)
     figs = {}
-    keys = list(ex.grid)
+    keys = list(grid)
     if len(keys) == 2:
         figs["heatmap"] = plots.heatmap(frontier, keys[0], keys[1], "uplift_revenue",
                                         folder.path / "figures" / "uplift_heatmap.png",
                                         f"Causal revenue uplift (outlined: 95% CI lower bound >= "
                                         f"{ex.target_uplift:.0%})", mark=frontier["reaches_target"])
     hits = frontier[frontier["reaches_target"]]
-    if len(hits):
+    if frontier["uplift_lo"].isna().all():
+        verdict = ("No confidence interval could be computed (each point needs at least two completed seeds), "
+                   f"so no point can be shown to reach {ex.target_uplift:.0%}.")
+    elif len(hits):
         verdict = (f"{len(hits)} of {len(frontier)} grid points reach a causal uplift whose 95% CI lower bound "
                    f"is at least {ex.target_uplift:.0%}:")
     else:
@@ -78,7 +82,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     atomic_write(folder.path / "report.md", lambda p: p.write_text("\n".join(lines) + "\n"))
     summary = {"n_points": len(frontier), "n_seeds": ex.n_seeds, "target_uplift": ex.target_uplift,
                "points_reaching_target": int(frontier["reaches_target"].sum()),
-               "max_uplift_lower_bound": float(frontier["uplift_lo"].max()),
+               "max_uplift_lower_bound": float(frontier["uplift_lo"].max()) if frontier["uplift_lo"].notna().any()
+               else None,
                "max_uplift_mean": float(frontier["uplift_revenue"].max()), "verdict": verdict,
                "failed_runs": failed}
     folder.json("summary", summary)

@@ -323,8 +323,8 @@ class ExperimentConfig:
     workers: int = param(0, 0, 1024, "processes", "parallel worker processes; 0 uses every core")
     progress: bool = param(True, doc="show a progress bar")
     target_uplift: float = param(0.20, -1, 10, "share", "uplift threshold of the frontier (001: up to 20%)")
-    grid: dict = field(default_factory=dict, metadata={
-        "doc": "uplift_frontier: parameter path -> list of values; every combination is run"})
+    grid: list = param([], doc="uplift_frontier: sweeps in Hydra's syntax, one 'path=v1,v2,...' per "
+                               "parameter; every combination is run")
     lever_step: float = param(0.5, 0, 10, "share",
                               "compatibility_vs_contracts: relative increase applied to each lever")
     instruments: list = param(list(INSTRUMENT_KINDS), choices=None,
@@ -442,6 +442,8 @@ def _check_cross_fields(cfg: Any) -> None:
     for kind in cfg.experiment.instruments:
         if kind not in INSTRUMENT_KINDS:
             raise ConfigError(f"experiment.instruments contains {kind!r}; allowed: {', '.join(INSTRUMENT_KINDS)}")
+    if cfg.experiment.kind == "uplift_frontier":
+        _check_grid(cfg)
     if cfg.experiment.policy_stop_month <= cfg.experiment.policy_start_month:
         raise ConfigError(f"experiment.policy_stop_month={cfg.experiment.policy_stop_month} must be greater than "
                           f"experiment.policy_start_month={cfg.experiment.policy_start_month} (empty window)")
@@ -465,3 +467,41 @@ def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
             raise ConfigError(f"{path}.eligibility.sectors contains {s}; allowed: sector indices in "
                               f"[0, {n_sectors - 1}]")
     REGISTRY[pol.kind].parse_params(pol.params, f"{path}.params")
+
+
+def parse_grid(grid: list) -> dict[str, list]:
+    """The frontier's grid, ``['path=v1,v2', ...]`` in Hydra's sweep syntax, as path -> typed values."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    try:
+        parsed = OverridesParser.create().parse_overrides([str(g) for g in grid])
+    except Exception as err:  # Hydra's OverrideParseException
+        raise ConfigError(f"experiment.grid={list(grid)!r} is not accepted: {' '.join(str(err).split())}") from None
+    return {o.key_or_group: list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()] for o in parsed}
+
+
+def _check_grid(cfg: Any) -> None:
+    """The frontier's grid: at least one parameter, each a real path, every value allowed."""
+    import copy
+    if not cfg.experiment.grid:
+        raise ConfigError("experiment.grid is empty; allowed: a list of quoted sweeps such as "
+                          "\"experiment.grid=['alliances.types.bridge_access_gain=0.3,0.6']\"")
+    for path, values in parse_grid(cfg.experiment.grid).items():
+        *parents, leaf = path.split(".")
+        node = cfg
+        for part in parents:
+            node = getattr(node, part, None)
+        if node is None or not hasattr(type(node), "__dataclass_fields__") or not hasattr(node, leaf) \
+                or isinstance(getattr(node, leaf), (list, dict)) or hasattr(getattr(node, leaf), "__dataclass_fields__"):
+            raise ConfigError(f"experiment.grid: {path!r} is not a model parameter that takes one value")
+        for value in values:
+            trial = copy.deepcopy(cfg)
+            target = trial
+            for part in parents:
+                target = getattr(target, part)
+            setattr(target, leaf, value)
+            trial.experiment.grid = []
+            trial.experiment.kind = "single"
+            try:
+                validate(trial)
+            except ConfigError as err:
+                raise ConfigError(f"experiment.grid: {path}={value!r}: {err}") from None

@@ -32,8 +32,8 @@ SHRINK = ("firms.n_firms=120", "months=60", "experiment.n_seeds=2", "experiment.
 SHRINK_EXTRA = {
     # survival_effect_60m needs 60 months; 3 seeds give CIs of positive width.
     "uplift": ("firms.n_firms=200", "experiment.n_seeds=3"),
-    "uplift_frontier": ("experiment.grid={alliances.types.bridge_access_gain:[0.15,0.6],"
-                        "alliances.search.p_seek_max:[0.03,0.12]}",),
+    "uplift_frontier": ("experiment.grid=['alliances.types.bridge_access_gain=0.15,0.6',"
+                        "'alliances.search.p_seek_max=0.03,0.12']",),
     # Alliances form from month 24 (alliances.search.min_age_months) and
     # alliance_end_share_60m needs 60 months of follow-up after that.
     "compatibility_vs_contracts": ("months=96",),
@@ -215,3 +215,15 @@ def test_single_seed_uplift_writes_strict_json_and_says_why_there_is_no_interval
     assert summary["uplift_revenue_ci"] == [None, None], f"expected a null interval, got {summary['uplift_revenue_ci']}"
     assert summary["survival_effect_60m"] is None, "expected survival_effect_60m undefined in a 24-month run"
     assert "needs at least two seeds" in (tmp_path / "report.md").read_text()
+
+
+def test_frontier_grid_is_validated_before_the_run():
+    """A grid over an unknown path, or with a value out of range, or an empty one, stops the run."""
+    from sim import ConfigError, load_config
+
+    for bad, named in ((["experiment.grid=['alliances.types.nope=1']"], "alliances.types.nope"),
+                       (["experiment.grid=['alliances.types.cluster_max_savings=0.05,2.0']"], "2.0"),
+                       (["experiment.grid=[]"], "experiment.grid")):
+        with pytest.raises(ConfigError) as info:
+            load_config("experiment=uplift_frontier", *bad)
+        assert named in str(info.value), f"expected {named!r} in the message: {info.value}"
