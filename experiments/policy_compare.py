@@ -21,8 +21,8 @@ from scipy import stats
 
 from experiments import plots
 from experiments.compare import mean_ci, paired_jobs, run_jobs
-from sim.io import RunFolder, atomic_write
 from sim.config import check, load_config
+from sim.io import RunFolder, atomic_write
 
 OUTCOMES = {
     "public_cost": "public cost (MXN)",

@@ -147,9 +147,10 @@ def revenue_paths(results: list[ArmResult], column: str) -> pd.DataFrame:
 def write_figures(folder: Path, results: list[ArmResult]) -> dict[str, str]:
     """Survival curves, hazard and revenue paths, saved under ``figures/``."""
     figs = folder / "figures"
-    km_worlds = pd.concat([kaplan_meier(l["duration_months"].to_numpy(), l["died"].to_numpy(), ARM_LABELS[arm])
-                           for arm in ARMS for l in [pooled_lifetimes(results, arm)]], ignore_index=True)
-    on = pooled_lifetimes(results, "alliances")
+    worlds = {arm: pooled_lifetimes(results, arm) for arm in ARMS}
+    km_worlds = pd.concat([kaplan_meier(life["duration_months"].to_numpy(), life["died"].to_numpy(), ARM_LABELS[arm])
+                           for arm, life in worlds.items()], ignore_index=True)
+    on = worlds["alliances"]
     km_allied = pd.concat([
         kaplan_meier(on["duration_months"].to_numpy()[on["ever_allied"]], on["died"].to_numpy()[on["ever_allied"]],
                      "ever allied"),

@@ -96,7 +96,7 @@ class AllianceProcess:
     def _structure(self, props: matching.Proposals) -> np.ndarray:
         """Stage 3: resolve conflicts in a random order, then set members, type, shares,
         formality, control and initial trust; charge formation costs."""
-        firms, t, month = self.firms, self.table, self.model.month
+        firms, t = self.firms, self.table
         taken: set[int] = set()
         pairs, joins = [], []
         room: dict[int, int] = {}
@@ -383,7 +383,7 @@ class AllianceProcess:
     # ---------------------------------------------------------- outputs
     def alliance_table(self) -> pd.DataFrame:
         """One row per alliance ever formed (the run folder's ``alliances.parquet``)."""
-        t, firms = self.table, self.firms
+        t = self.table
         n = t.n
         valid = t.members[:n] >= 0
         count = np.maximum(valid.sum(1), 1)

@@ -15,7 +15,6 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-
 #: Alliance types and their source of benefit (001): shared purchasing, market access, knowledge.
 ALLIANCE_TYPES = ("cluster", "bridge", "innovation")
 

@@ -1,7 +1,6 @@
 """The interactive browser view builds the same model as the command line and renders headless."""
 
 import numpy as np
-import pytest
 import solara
 
 from experiments import app
