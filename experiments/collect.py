@@ -108,7 +108,8 @@ def planned_jobs(sweep_dir: Path) -> list[list[str]] | None:
     hydra = OmegaConf.load(path).hydra
     if not str(hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
-    params = OmegaConf.to_container(hydra.sweeper.get("params") or {}, resolve=False)
+    grid = hydra.sweeper.get("params")  # None when the sweep is given on the command line only
+    params = OmegaConf.to_container(grid, resolve=False) if grid is not None else {}
     # The sweeper puts the file's sweep first and the command line after it (which wins).
     lines = [f"{k}={v}" for k, v in params.items()] + list(hydra.overrides.task)
     try:

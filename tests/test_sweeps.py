@@ -214,3 +214,14 @@ def test_summary_outcomes_become_flat_columns():
         "n_failed_runs": 1, "instruments.credit.public_cost": 5.0}
     assert list(collect.outcome_columns(summary))[:4] == ["n_seeds", "uplift_revenue", "uplift_revenue_lo",
                                                           "uplift_revenue_hi"]
+
+
+def test_a_command_line_sweep_without_a_sweep_file_is_collected(tmp_path):
+    """-m with values on the command line only (no sweep file): one row per job, the swept columns vary."""
+    done = run_cli(["-m", "seed=0,1", "scenario=baseline,crisis", "firms.n_firms=60", "months=6",
+                    f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=PROJECT_ROOT, timeout=150)
+    assert done.returncode == 0, done.stderr
+    assert collect.main([str(tmp_path / "sweep")]) == 0
+    table = pd.read_parquet(tmp_path / "sweep" / "table.parquet")
+    assert len(table) == 4 and (table["status"] == "completed").all(), f"expected 4 completed jobs:\n{table}"
+    assert {"seed", "market.crisis.enabled"} <= set(table.columns), f"expected the swept columns: {list(table.columns)}"
