@@ -139,7 +139,7 @@ class AllianceProcess:
                        trust.initial_competence(firms.capability[a], tie, tc, brokered)], 1)
         t.goodwill[rows, :2], t.competence[rows, :2] = gw, ct
         t.goodwill_initial[rows], t.competence_initial[rows] = gw.mean(1), ct.mean(1)
-        t.formality[rows] = np.clip(sc.formality_base + sc.formality_planned * firms.planned[a], 0.0, 1.0)
+        t.formality[rows] = trust.choose_formality(firms.planned[a], sc)
         t.control_behaviour[rows], t.control_output[rows], t.control_social[rows] = \
             trust.choose_control(gw.mean(1), t.formality[rows], sc)
         t.project_fails[rows] = (self._rng_outcomes.random(len(rows)) < cfg.types.innovation_failure) \
@@ -151,7 +151,7 @@ class AllianceProcess:
             firms.alliances_joined[firm_rows] += 1
         self._set_shares(rows)
         t.expected_benefit[rows] = alliance_types.expected_benefit(firms, t, rows, cfg.types)
-        fee = sc.formation_cost + sc.formation_cost_formal * t.formality[rows]
+        fee = trust.formation_fee(t.formality[rows], sc)
         self._charge(np.concatenate([a, b]), np.concatenate([fee, fee]), "formation_cost")
         t.cost_total[rows] += 2 * fee
 
@@ -175,7 +175,7 @@ class AllianceProcess:
         rows = np.array([aid])
         self._set_shares(rows)
         t.expected_benefit[rows] = alliance_types.expected_benefit(firms, t, rows, cfg.types)
-        fee = cfg.structure.formation_cost + cfg.structure.formation_cost_formal * t.formality[aid]
+        fee = trust.formation_fee(t.formality[aid], cfg.structure)
         self._charge(np.array([firm_row]), np.array([fee]), "formation_cost")
         t.cost_total[aid] += fee
 
@@ -264,7 +264,7 @@ class AllianceProcess:
         t.member_benefit[act] += benefit
         t.benefit_total[act] += benefit.sum(axis=1)
         d_act, delivered = self._delivered
-        if len(d_act) == len(act):
+        if np.array_equal(d_act, act):  # the alliances that ran this month (none end during trade)
             t.competence[act] = np.where(valid, trust.update_competence(t.competence[act], delivered, cfg.trust),
                                          0.0)
 

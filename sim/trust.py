@@ -48,6 +48,16 @@ def choose_control(mean_goodwill: np.ndarray, formality: np.ndarray, sc) -> tupl
     return formal, formal, total * (1.0 - formality)
 
 
+def choose_formality(planned: np.ndarray, sc) -> np.ndarray:
+    """Formality of an agreement: a base level, more when the initiator plans (003)."""
+    return np.clip(sc.formality_base + sc.formality_planned * planned, 0.0, 1.0)
+
+
+def formation_fee(formality: np.ndarray, sc) -> np.ndarray:
+    """One-off cost of negotiating and setting up an alliance, per member; formal contracts cost more."""
+    return sc.formation_cost + sc.formation_cost_formal * formality
+
+
 def control_strength(cb: np.ndarray, co: np.ndarray, cs: np.ndarray) -> np.ndarray:
     """Overall control in place, 0-1 (mean of the three mechanisms)."""
     return (cb + co + cs) / 3.0

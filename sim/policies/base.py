@@ -95,6 +95,11 @@ class Policy:
             ok &= self._random_draw(rows) < e.share
         return ok
 
+    def per_firm(self, column: np.ndarray, fill=0) -> np.ndarray:
+        """``column`` (the instrument's own per-firm state) grown to cover every firm row."""
+        missing = self.model.firms.n - len(column)
+        return np.concatenate([column, np.full(missing, fill, dtype=column.dtype)]) if missing > 0 else column
+
     def _random_draw(self, rows: np.ndarray) -> np.ndarray:
         """One fixed uniform draw per firm row, drawn in row order from the policy's stream."""
         n = self.model.firms.n

@@ -40,10 +40,8 @@ class Credit(Policy):
         self.months_left = np.zeros(0, dtype=np.int64)
 
     def _grow(self) -> None:
-        n = self.model.firms.n
-        if len(self.debt) < n:
-            self.debt = np.concatenate([self.debt, np.zeros(n - len(self.debt))])
-            self.months_left = np.concatenate([self.months_left, np.zeros(n - len(self.months_left), np.int64)])
+        self.debt = self.per_firm(self.debt)
+        self.months_left = self.per_firm(self.months_left)
 
     def before_exit(self) -> None:
         """Collect repayments from firms with cash, then lend to eligible firms short of cash."""

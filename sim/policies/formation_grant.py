@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import trust
 from sim.params import param
 from sim.policies.base import Policy
 
@@ -39,8 +40,7 @@ class FormationGrant(Policy):
         rows = m.living_rows
         rows = rows[self.eligible(rows)]
         sc = m.cfg.alliances.structure
-        formality = np.clip(sc.formality_base + sc.formality_planned * m.firms.planned[rows], 0.0, 1.0)
-        grant = self.p.grant_share * (sc.formation_cost + sc.formation_cost_formal * formality)
+        grant = self.p.grant_share * trust.formation_fee(trust.choose_formality(m.firms.planned[rows], sc), sc)
         m.firms.formation_subsidy[rows] = np.maximum(m.firms.formation_subsidy[rows], grant)
 
     def after_formation(self, alliance_rows: np.ndarray) -> None:
@@ -50,7 +50,7 @@ class FormationGrant(Policy):
             return
         t, sc = m.alliances.table, m.cfg.alliances.structure
         members = t.members[alliance_rows]
-        fee = sc.formation_cost + sc.formation_cost_formal * t.formality[alliance_rows]
+        fee = trust.formation_fee(t.formality[alliance_rows], sc)
         rows = members[members >= 0]
         fees = np.broadcast_to(fee[:, None], members.shape)[members >= 0]
         ok = self.eligible(rows)

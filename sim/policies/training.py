@@ -40,9 +40,7 @@ class Training(Policy):
         m = self.model
         if not self.active(m.month) or self.remaining() <= 0:
             return
-        n = m.firms.n
-        if len(self.trained) < n:
-            self.trained = np.concatenate([self.trained, np.zeros(n - len(self.trained), dtype=bool)])
+        self.trained = self.per_firm(self.trained, False)
         rows = m.living_rows
         rows = rows[self.eligible(rows) & ~self.trained[rows]]
         if len(rows) == 0:
