@@ -36,7 +36,7 @@ class ArmResult:
     summary: dict = field(default_factory=dict)
     series: dict = field(default_factory=dict)
     lifetimes: dict = field(default_factory=dict)
-    hazard: dict = field(default_factory=dict)
+    firm_months: dict = field(default_factory=dict)
     error: str | None = None
 
 
@@ -59,18 +59,61 @@ def run_arm(job: tuple[str, Any]) -> ArmResult:
     arm, cfg = job
     try:
         model = AllianceModel.from_config(cfg)
-        model.run_for(cfg.months)
+        per_firm = FirmMonths(model) if cfg.experiment.per_firm else None
+        for _ in range(cfg.months):
+            model.step()
+            if per_firm is not None:
+                per_firm.record()
         series = model.series()
         keep = ["month", "firms_alive", "mean_revenue", "revenue_per_initial_firm", "share_allied",
                 "initial_cohort_alive", "mean_revenue_allied", "mean_revenue_never_allied"]
-        life = metrics.lifetimes(model, initial_only=True)
+        life = metrics.lifetimes(model, initial_only=False)
         return ArmResult(arm=arm, seed=int(cfg.seed), summary=model.summary(),
                          series={k: series[k].to_numpy() for k in keep},
                          lifetimes={k: life[k].to_numpy() for k in life.columns},
-                         hazard=metrics.hazard_by_age(metrics.lifetimes(model, initial_only=False)))
+                         firm_months=per_firm.result() if per_firm is not None else {})
     except Exception as err:  # a failed run is reported, not fatal
         return ArmResult(arm=arm, seed=int(getattr(cfg, "seed", -1)),
                          error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+
+
+class FirmMonths:
+    """Every firm's revenue and alliance type month by month (for per-firm counterfactuals).
+
+    Firms have the same ids in every arm of a replication and draw the same numbers
+    (``sim.rng``), so firm ``i``'s months in one arm are its counterfactual months in the
+    other. Revenue is NaN in months the firm is not alive; ``kind`` is the alliance type
+    code (-1 when not in an alliance).
+    """
+
+    def __init__(self, model: AllianceModel):
+        self.model = model
+        self.revenue: list[np.ndarray] = []
+        self.kind: list[np.ndarray] = []
+
+    def record(self) -> None:
+        """Snapshot this month (after the model's step)."""
+        f, n = self.model.firms, self.model.firms.n
+        alive = f.alive[:n]
+        self.revenue.append(np.where(alive, f.revenue[:n], np.nan).astype(np.float32))
+        aid = f.alliance_id[:n]
+        kind = np.full(n, -1, dtype=np.int8)
+        if self.model.alliances is not None:
+            allied = alive & (aid >= 0)
+            kind[allied] = self.model.alliances.table.kind[aid[allied]]
+        self.kind.append(kind)
+
+    def result(self) -> dict:
+        """Firms x months matrices plus the firms' traits (small enough to return from a worker)."""
+        n = self.model.firms.n
+        rev = np.full((n, len(self.revenue)), np.nan, dtype=np.float32)
+        kind = np.full((n, len(self.kind)), -1, dtype=np.int8)
+        for t, (r, k) in enumerate(zip(self.revenue, self.kind)):
+            rev[: len(r), t], kind[: len(k), t] = r, k
+        table = metrics.firm_table(self.model)
+        return {"revenue": rev, "kind": kind, "firm_id": table["firm_id"].to_numpy(),
+                "traits": table[["firm_id", "initial", "sector", "workers", "capability", "birth_month",
+                                 "ever_allied", "alive"]]}
 
 
 def n_workers(requested: int) -> int:

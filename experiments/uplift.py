@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import plots
+from experiments import counterfactuals, plots, survival
 from experiments.compare import ArmResult, mean_ci, paired_jobs, run_jobs
 from sim.io import RunFolder, atomic_write
 
@@ -35,19 +35,16 @@ def _pp(a: float | None, b: float | None) -> float:
 
 
 def paired_table(results: list[ArmResult], on: str = "alliances", off: str = "no_alliances") -> pd.DataFrame:
-    """One row per seed with both arms' outcomes and the paired effects."""
-    by_seed: dict[int, dict[str, ArmResult]] = {}
-    for r in results:
-        if r.error is None:
-            by_seed.setdefault(r.seed, {})[r.arm] = r
+    """One row per seed with both arms' outcomes and the paired effects.
+
+    With per-firm records (``experiment.per_firm``) the row also holds the per-firm
+    estimands of ``experiments.counterfactuals`` (effect on the allied, the naive gap on
+    the same months, selection bias, spillover, survival of the allied)."""
     rows = []
-    for seed, arms in sorted(by_seed.items()):
-        if on not in arms or off not in arms:
-            continue
-        a, b = arms[on].summary, arms[off].summary
-        naive = _rel(a["mean_revenue_allied"], a["mean_revenue_never_allied"])
+    for seed, a_res, b_res in _pairs(results, on, off):
+        a, b = a_res.summary, b_res.summary
         uplift = _rel(a["mean_monthly_revenue"], b["mean_monthly_revenue"])
-        rows.append({
+        row = {
             "seed": seed,
             "mean_monthly_revenue_on": a["mean_monthly_revenue"],
             "mean_monthly_revenue_off": b["mean_monthly_revenue"],
@@ -59,72 +56,108 @@ def paired_table(results: list[ArmResult], on: str = "alliances", off: str = "no
             "uplift_revenue_per_initial_firm": _rel(a["revenue_per_initial_firm"], b["revenue_per_initial_firm"]),
             "survival_effect_60m": _pp(a["survival_60m"], b["survival_60m"]),
             "survival_effect_120m": _pp(a["survival_120m"], b["survival_120m"]),
-            "naive_gap": naive,
-            "selection_bias": naive - uplift,
             "alliances_formed": a["alliances_formed"],
             "share_allied_mean": a["share_allied_mean"],
             "alliance_end_share_60m": a["alliance_end_share_60m"],
-        })
+        }
+        if a_res.firm_months and b_res.firm_months:
+            row.update(counterfactuals.seed_effects(a_res.firm_months, b_res.firm_months))
+        else:  # no per-firm records: the within-run gap over each group's own months
+            row["naive_gap"] = _rel(a["mean_revenue_allied"], a["mean_revenue_never_allied"])
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _pairs(results: list[ArmResult], on: str, off: str):
+    """(seed, on result, off result) for every seed whose two arms both completed, by seed."""
+    by_seed: dict[int, dict[str, ArmResult]] = {}
+    for r in results:
+        if r.error is None:
+            by_seed.setdefault(r.seed, {})[r.arm] = r
+    for seed, arms in sorted(by_seed.items()):
+        if on in arms and off in arms:
+            yield seed, arms[on], arms[off]
+
+
+def per_firm_tables(results: list[ArmResult], sector_names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-firm table (every firm of every seed, on and off) and the effect on the allied by
+    subgroup (mean and 95% CI over seeds). Frees the arms' firm-month matrices."""
+    firms, groups = [], []
+    for seed, a_res, b_res in _pairs(results, "alliances", "no_alliances"):
+        if not (a_res.firm_months and b_res.firm_months):
+            continue
+        firms.append(counterfactuals.firm_outcomes(a_res.firm_months, b_res.firm_months, seed))
+        groups += [{"seed": seed, **g} for g in counterfactuals.subgroup_effects(a_res.firm_months,
+                                                                                 b_res.firm_months, sector_names)]
+        a_res.firm_months, b_res.firm_months = {}, {}
+    if not firms:
+        return pd.DataFrame(), pd.DataFrame()
+    by_seed = pd.DataFrame(groups)
+    rows = []
+    for (dim, label), d in by_seed.groupby(["dimension", "group"], sort=False):
+        m, lo, hi = mean_ci(d["effect_on_allied"])
+        rows.append({"dimension": dim, "group": label, "firm_months": int(d["firm_months"].sum()),
+                     "n_seeds": int(d["effect_on_allied"].notna().sum()), "mean": m, "lo": lo, "hi": hi})
+    return pd.concat(firms, ignore_index=True), pd.DataFrame(rows)
+
+
+#: estimate -> (label, the per-seed columns of the two arms' levels it compares, or None)
 ESTIMATES = {
-    "uplift_revenue": "causal revenue uplift, living firms (share)",
-    "uplift_revenue_per_initial_firm": "causal revenue uplift per initial firm, dead = 0 (share)",
-    "survival_effect_60m": "causal survival effect at 60 months (pp)",
-    "survival_effect_120m": "causal survival effect at 120 months (pp)",
-    "naive_gap": "naive gap: allied vs never-allied firms (share)",
-    "selection_bias": "selection bias: naive gap - causal uplift (share)",
+    "uplift_revenue": ("average effect: revenue per living firm, alliances on vs off (share)",
+                       ("mean_monthly_revenue_on", "mean_monthly_revenue_off")),
+    "uplift_revenue_per_initial_firm": ("average effect per initial firm, dead = 0 (share)",
+                                        ("revenue_per_initial_firm_on", "revenue_per_initial_firm_off")),
+    "effect_on_allied": ("effect on the allied: their allied months vs the same months without alliances (share)",
+                         ("revenue_allied_on", "revenue_allied_off")),
+    "effect_on_allied_with_exit": ("effect on the allied, counting months after an exit in the off world as zero "
+                                   "(share)", None),
+    "naive_gap": ("naive gap: allied vs never-allied firms, same months, one world (share)", None),
+    "selection_bias": ("selection bias: naive gap - effect on the allied (share)", None),
+    "spillover_never_allied": ("spillover on firms that never allied: their revenue on vs off (share)", None),
+    "survival_effect_60m": ("average survival effect at 60 months (pp)", ("survival_60m_on", "survival_60m_off")),
+    "survival_effect_120m": ("average survival effect at 120 months (pp)",
+                             ("survival_120m_on", "survival_120m_off")),
+    "survival_effect_allied_60m": ("survival effect on firms that ever allied, 60 months (pp)",
+                                   ("survival_60m_allied_on", "survival_60m_allied_off")),
+    "survival_effect_allied_120m": ("survival effect on firms that ever allied, 120 months (pp)",
+                                    ("survival_120m_allied_on", "survival_120m_allied_off")),
 }
 
 
 def estimates(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95% CI over seeds of each paired effect."""
+    """Mean and 95% CI over seeds of each paired effect, its paired standard error and, where the
+    effect compares two levels, the correlation of the two arms across seeds (what pairing buys)."""
     rows = []
-    for key, label in ESTIMATES.items():
-        m, lo, hi = mean_ci(table[key]) if key in table else (np.nan,) * 3
-        rows.append({"metric": key, "label": label, "mean": m, "lo": lo, "hi": hi, "n_seeds": len(table)})
+    for key, (label, levels) in ESTIMATES.items():
+        values = table[key].astype(float) if key in table else pd.Series(dtype=float)
+        m, lo, hi = mean_ci(values)
+        ok = values.dropna()
+        se = float(ok.std(ddof=1) / np.sqrt(len(ok))) if len(ok) > 1 else float("nan")
+        corr = float("nan")
+        if levels and all(c in table for c in levels) and len(table) > 2:
+            x, y = table[levels[0]].astype(float), table[levels[1]].astype(float)
+            if x.std() > 0 and y.std() > 0:
+                corr = float(np.corrcoef(x, y)[0, 1])
+        rows.append({"metric": key, "label": label, "mean": m, "lo": lo, "hi": hi, "se_paired": se,
+                     "corr_arms": corr, "n_seeds": int(len(ok))})
     return pd.DataFrame(rows)
 
 
-def kaplan_meier(durations: np.ndarray, died: np.ndarray, group: str) -> pd.DataFrame:
-    """Kaplan-Meier survival with 95% band (scipy.stats.ecdf on right-censored data)."""
-    data = stats.CensoredData(uncensored=durations[died].astype(float), right=durations[~died].astype(float))
-    sf = stats.ecdf(data).sf
-    ci = sf.confidence_interval(0.95)
-    month = np.concatenate([[0.0], sf.quantiles])
-    surv = np.concatenate([[1.0], sf.probabilities])
-    lo = np.concatenate([[1.0], np.nan_to_num(ci.low.probabilities, nan=0.0)])
-    hi = np.concatenate([[1.0], np.nan_to_num(ci.high.probabilities, nan=1.0)])
-    return pd.DataFrame({"group": group, "month": month, "survival": surv, "lo": lo, "hi": hi})
-
-
-def pooled_lifetimes(results: list[ArmResult], arm: str) -> pd.DataFrame:
-    """Initial-cohort lifetimes of one arm, pooled over seeds."""
-    parts = [pd.DataFrame(r.lifetimes).assign(seed=r.seed) for r in results if r.arm == arm and r.error is None]
-    return pd.concat(parts, ignore_index=True)
-
-
-def pooled_hazard(results: list[ArmResult], arm: str, label: str) -> pd.DataFrame:
-    """Exit hazard by age year, pooled over seeds, with exact Poisson 95% intervals."""
-    deaths, exposure = None, None
+def seed_lifetimes(results: list[ArmResult], arm: str, initial: bool | None = True,
+                   ever_allied: bool | None = None) -> dict[int, pd.DataFrame]:
+    """Per seed, the lifetimes of one arm's firms (the initial population, or entrants when
+    ``initial`` is False, or all when None), optionally only firms that ever or never allied."""
+    out = {}
     for r in results:
         if r.arm != arm or r.error is not None:
             continue
-        d, e = np.asarray(r.hazard["deaths"]), np.asarray(r.hazard["firm_years"])
-        if deaths is None:
-            deaths, exposure = d.copy(), e.copy()
-        else:
-            k = max(len(deaths), len(d))
-            deaths = np.pad(deaths, (0, k - len(deaths))) + np.pad(d, (0, k - len(d)))
-            exposure = np.pad(exposure, (0, k - len(exposure))) + np.pad(e, (0, k - len(e)))
-    ok = exposure > 0
-    deaths, exposure = deaths[ok], exposure[ok]
-    lo = stats.chi2.ppf(0.025, 2 * deaths) / 2 / exposure
-    hi = stats.chi2.ppf(0.975, 2 * deaths + 2) / 2 / exposure
-    return pd.DataFrame({"group": label, "age_years": np.flatnonzero(ok), "deaths": deaths,
-                         "firm_years": exposure, "hazard": deaths / exposure,
-                         "lo": np.nan_to_num(lo, nan=0.0), "hi": hi})
+        life = pd.DataFrame(r.lifetimes)
+        if initial is not None:
+            life = life[life["initial"] == initial]
+        if ever_allied is not None:
+            life = life[life["ever_allied"] == ever_allied]
+        out[r.seed] = life
+    return out
 
 
 def revenue_paths(results: list[ArmResult], column: str) -> pd.DataFrame:
@@ -144,22 +177,21 @@ def revenue_paths(results: list[ArmResult], column: str) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def write_figures(folder: Path, results: list[ArmResult]) -> dict[str, str]:
-    """Survival curves, hazard and revenue paths, saved under ``figures/``."""
+def write_figures(folder: Path, results: list[ArmResult], months: int, subgroups: pd.DataFrame) -> dict[str, str]:
+    """Survival curves (delayed entry for a stock), hazard, revenue paths and who benefits, under
+    ``figures/``; curve bands come from a bootstrap over seeds."""
     figs = folder / "figures"
-    worlds = {arm: pooled_lifetimes(results, arm) for arm in ARMS}
-    km_worlds = pd.concat([kaplan_meier(life["duration_months"].to_numpy(), life["died"].to_numpy(), ARM_LABELS[arm])
-                           for arm, life in worlds.items()], ignore_index=True)
-    on = worlds["alliances"]
+    km_worlds = pd.concat([survival.survival_curve(seed_lifetimes(results, arm), ARM_LABELS[arm], months)
+                           for arm in ARMS], ignore_index=True)
     km_allied = pd.concat([
-        kaplan_meier(on["duration_months"].to_numpy()[on["ever_allied"]], on["died"].to_numpy()[on["ever_allied"]],
-                     "ever allied"),
-        kaplan_meier(on["duration_months"].to_numpy()[~on["ever_allied"]],
-                     on["died"].to_numpy()[~on["ever_allied"]], "never allied")], ignore_index=True)
-    hz = pd.concat([pooled_hazard(results, arm, label) for arm, label in ARM_LABELS.items()], ignore_index=True)
+        survival.survival_curve(seed_lifetimes(results, "alliances", ever_allied=True), "ever allied", months),
+        survival.survival_curve(seed_lifetimes(results, "alliances", ever_allied=False), "never allied", months)],
+        ignore_index=True)
+    hz = pd.concat([survival.hazard_by_age(seed_lifetimes(results, arm, initial=False), label, months)
+                    for arm, label in ARM_LABELS.items()], ignore_index=True)
     out = {
         "km_worlds": plots.survival_curves(km_worlds, figs / "survival_worlds.png",
-                                           "Initial cohort survival: same world with and without alliances"),
+                                           "Initial population survival: same world with and without alliances"),
         "km_allied": plots.survival_curves(km_allied, figs / "survival_allied_vs_never.png",
                                            "Within the alliances world: ever vs never allied"),
         "hazard": plots.hazard_by_age(hz, figs / "hazard_by_age.png"),
@@ -167,6 +199,11 @@ def write_figures(folder: Path, results: list[ArmResult]) -> dict[str, str]:
                                          "mean monthly revenue per living firm (MXN)",
                                          "Revenue per living firm, mean over seeds (95% band)"),
     }
+    if len(subgroups):
+        est = subgroups.assign(label=subgroups["dimension"] + ": " + subgroups["group"]).dropna(subset=["mean"])
+        out["who_benefits"] = plots.estimates_with_ci(est, figs / "effect_on_allied_by_group.png",
+                                                      "Effect on the allied by group (95% CI over seeds)",
+                                                      "revenue effect on the allied (share)")
     for name, df in (("km_worlds", km_worlds), ("km_allied", km_allied), ("hazard_by_age", hz)):
         atomic_write(folder / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
     return {k: str(v.relative_to(folder)) for k, v in out.items()}
@@ -182,7 +219,7 @@ def _fmt(row: pd.Series, pct: bool) -> str:
 
 
 def write_report(folder: Path, cfg: Any, est: pd.DataFrame, table: pd.DataFrame, figs: dict,
-                 failed: list[str]) -> Path:
+                 failed: list[str], subgroups: pd.DataFrame) -> Path:
     """``report.md``: the numbers, the figures and how to read them."""
     e = est.set_index("metric")
     lines = [
@@ -190,30 +227,54 @@ def write_report(folder: Path, cfg: Any, est: pd.DataFrame, table: pd.DataFrame,
         "",
         f"Paired replications: {len(table)} seeds ({int(cfg.seed)} to {int(cfg.seed) + cfg.experiment.n_seeds - 1}), "
         f"{cfg.firms.n_firms} initial firms, {cfg.months} months; each seed run with and without alliances "
-        "on common random numbers. Means over seeds with 95% Student-t confidence intervals.",
+        "on common random numbers keyed by firm and month. Means over seeds with 95% Student-t confidence "
+        "intervals; the paired standard error and the correlation of the two arms across seeds show what "
+        "pairing buys (an unpaired design's variance would be larger by about 1 / (1 - correlation)).",
         "",
-        "| estimate | value |",
-        "|---|---|",
+        "| estimate | value | paired SE | arms' correlation |",
+        "|---|---|---|---|",
     ]
-    for key, label in ESTIMATES.items():
-        lines.append(f"| {label} | {_fmt(e.loc[key], pct='survival' not in key)} |")
+    for key, (label, _) in ESTIMATES.items():
+        row = e.loc[key]
+        pct = "survival" not in key
+        se = f"{(100.0 if pct else 1.0) * row['se_paired']:.2f}{'%' if pct else ' pp'}" \
+            if np.isfinite(row["se_paired"]) else "-"
+        corr = f"{row['corr_arms']:.3f}" if np.isfinite(row["corr_arms"]) else "-"
+        lines.append(f"| {label} | {_fmt(row, pct=pct)} | {se} | {corr} |")
     lines += [
         "",
         f"Alliances formed per run: {table['alliances_formed'].mean():.0f}; mean share of living firms allied: "
         f"{100 * table['share_allied_mean'].mean():.1f}%; share of alliances ending within 60 months: "
         f"{100 * table['alliance_end_share_60m'].mean():.1f}%.",
         "",
+    ]
+    if len(subgroups):
+        show = subgroups.assign(effect=[_fmt(r, pct=True) for _, r in subgroups.iterrows()])
+        lines += ["## Who benefits: effect on the allied by group", "",
+                  show[["dimension", "group", "firm_months", "effect"]].to_markdown(index=False), "",
+                  "Size class and sector are the firm's at founding; capability terciles are of founding "
+                  "capability within each seed; alliance type is the type of the alliance in each allied month. "
+                  "The per-firm table is `firm_outcomes.parquet`.", ""]
+    lines += [
         "## How to read this",
         "",
-        "The causal uplift compares the same world with and without the alliance process, seed by seed: "
-        "demand, firm shocks and entrants are identical in both arms, so the difference is what alliances do. "
-        "The naive gap is what a survey such as 001's would measure: allied firms against firms that never "
-        "allied, inside one world. It mixes the effect of allying with who allies (older, healthier, "
-        "better-resourced firms; allied firms must also have survived long enough to ally). "
-        "The selection bias is the difference between the two; when its interval excludes zero, a "
-        "cross-sectional comparison overstates (or understates) what alliances do. "
-        "The ever-allied survival curve shares that bias (immortal time: firms must live to the minimum "
-        "search age to ally), so compare worlds, not groups, for causal statements.",
+        "The average effect compares the same world with and without the alliance process, seed by seed: "
+        "demand, firm shocks, entrants and every firm's own draws are identical in both arms, so the "
+        "difference is what alliances do, averaged over all living firms, allied or not. "
+        "The effect on the allied follows each firm that allied into the world without alliances: its "
+        "revenue in the months it spent in an alliance against its own revenue in the same months there "
+        "(months in which it is alive in both worlds; the variant counting exits gives zero revenue to "
+        "off-world months after the firm closed). "
+        "The naive gap is what a survey such as 001's would measure: allied firm-months against firms that "
+        "never allied, inside one world and over the same calendar months. It mixes the effect of allying "
+        "with who allies (older, healthier, better-resourced firms that survived long enough to ally). "
+        "Selection bias is naive gap minus the effect on the allied; when its interval excludes zero, a "
+        "cross-sectional comparison overstates (or understates) what alliances do for the firms that ally. "
+        "The spillover is the effect on firms that never allied; while firms do not share markets it is "
+        "zero by construction. The ever-allied survival curve shares the selection bias (immortal time: "
+        "firms must live to the minimum search age to ally), so compare worlds, not groups, for causal "
+        "statements. Curve bands resample whole seeds (firms of one seed share demand shocks); a mixed-age "
+        "stock's curves use delayed entry.",
         "",
         "## Figures",
         "",
@@ -236,16 +297,22 @@ def run(cfg: Any, out_dir: Path) -> dict:
         if table.empty:
             raise RuntimeError("every replication failed: " + "; ".join(failed))
         folder.table("replications", table)
+        firms, subgroups = per_firm_tables(results, list(cfg.firms.sector_names))
+        if len(firms):
+            folder.table("firm_outcomes", firms)
+            folder.table("effect_by_group", subgroups)
         est = estimates(table)
         folder.table("estimates", est)
-        figs = write_figures(folder.path, results)
-        write_report(folder.path, cfg, est, table, figs, failed)
+        figs = write_figures(folder.path, results, int(cfg.months), subgroups)
+        write_report(folder.path, cfg, est, table, figs, failed, subgroups)
         e = est.set_index("metric")
         summary = {
             "n_seeds": int(len(table)),
             "failed_runs": failed,
             **{k: float(e.loc[k, "mean"]) for k in ESTIMATES},
             **{f"{k}_ci": [float(e.loc[k, "lo"]), float(e.loc[k, "hi"])] for k in ESTIMATES},
+            **{f"{k}_se_paired": float(e.loc[k, "se_paired"]) for k in ESTIMATES},
+            **{f"{k}_corr_arms": float(e.loc[k, "corr_arms"]) for k in ESTIMATES},
             "alliances_formed_mean": float(table["alliances_formed"].mean()),
             "alliance_end_share_60m_mean": float(table["alliance_end_share_60m"].mean()),
         }

@@ -28,6 +28,7 @@ ALLIANCE_FIELDS: dict[str, tuple[type, bool, object, str]] = {
     "active": (bool, False, False, "alliance is running"),
     "kind": (np.int64, False, 0, "type code (cluster, bridge, innovation)"),
     "members": (np.int64, True, -1, "firm rows of members, -1 for empty seats"),
+    "initiator_id": (np.int64, False, -1, "firm id of the seeker that proposed the alliance (keys its draws)"),
     "share": (float, True, 0.0, "member's share of alliance costs"),
     "start_month": (np.int64, False, -1, "month formed"),
     "end_month": (np.int64, False, -1, "month ended, -1 while active"),

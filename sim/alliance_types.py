@@ -51,8 +51,7 @@ def expected_benefit(firms, t: AllianceTable, rows: np.ndarray, tc) -> np.ndarra
     return np.where(valid, out, 0.0)
 
 
-def apply_benefits(model, t: AllianceTable, act: np.ndarray, harm: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
+def apply_benefits(model, t: AllianceTable, act: np.ndarray, harm: np.ndarray, draws) -> np.ndarray:
     """Set this month's input-cost factors, demand boosts and productivity gains of members.
 
     Returns, per seat, what the alliance delivered relative to expectation (1 = as
@@ -63,10 +62,10 @@ def apply_benefits(model, t: AllianceTable, act: np.ndarray, harm: np.ndarray,
     valid = m >= 0
     mc = np.maximum(m, 0)
     kind = t.kind[act]
-    a = len(act)
     noise = tc.performance_noise
-    perf = np.exp(noise * rng.standard_normal(a) - 0.5 * noise * noise)[:, None]
-    foreign_innov = rng.standard_normal(a)
+    # Draws keyed by the alliance's initiating firm and the month (stream alliance_outcomes).
+    perf = np.exp(noise * draws.normal(month, t.initiator_id[act], "performance") - 0.5 * noise * noise)[:, None]
+    foreign_innov = draws.normal(month, t.initiator_id[act], "foreign_shock")
     delivered = perf * harm
 
     is_cluster = (kind == TYPE["cluster"])[:, None] & valid

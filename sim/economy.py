@@ -6,8 +6,8 @@ with the firm's own persistent shock ``u_i(t) = phi u_i(t-1) + sqrt(1 - phi^2) v
 (stationary sd ``vol_i``). Costs: ``C_i = input_share_i * input_cost_factor_i * R_i + fixed_i``.
 Cash: ``cash += R_i - C_i + transfers_i``; then the owner draws whatever exceeds
 ``cash_target_months * fixed_i`` (micro firms fund the owner's household).
-A shock is drawn for every row, alive or not, so the ``firm_shocks`` stream
-advances identically whatever happens to the firms (common random numbers).
+Each living firm's shock innovation ``e_i(t)`` is a draw keyed by the firm and the month
+(stream ``firm_shocks``), the same in every arm of a comparison in which the firm is alive.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.population import FirmTable
+from sim.rng import Stream
 
 
-def trade(table: FirmTable, demand: np.ndarray, fc, rng: np.random.Generator) -> None:
+def trade(table: FirmTable, demand: np.ndarray, fc, month: int, draws: Stream) -> None:
     """Book one month of revenue, costs, transfers and owner drawings for living firms."""
     n = table.n
-    eps = rng.standard_normal(n)
     alive = table.alive[:n]
+    eps = np.zeros(n)
+    living = np.flatnonzero(alive)
+    eps[living] = draws.normal(month, table.firm_id[living])
     phi = fc.shock_persistence
     vol = table.volatility[:n]
     shock = phi * table.shock[:n] + np.sqrt(1.0 - phi * phi) * vol * eps

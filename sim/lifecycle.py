@@ -6,10 +6,12 @@ and control rules in ``sim.trust``; benefits by type in ``sim.alliance_types``.
 model's step gives. Every unit of money an alliance moves (search, formation,
 control and coordination costs) is charged to the firm as a recorded transfer
 and booked in ``ledger`` by month and purpose, so it can be accounted for.
-Four random streams are used: ``alliance_search`` (stages 1-2),
+Four random streams are used, every draw keyed by month and firm (``sim.rng``):
+``alliance_search`` (stages 1-2 and the order of stage 3, keyed by the seeker),
 ``alliance_brokered`` (judging candidates that extra sources such as a broker add),
-``alliance_behaviour`` (opportunism and detection) and ``alliance_outcomes``
-(performance risk, foreign shocks, renegotiation).
+``alliance_behaviour`` (opportunism and detection, keyed by the acting member) and
+``alliance_outcomes`` (performance risk, foreign shocks, renegotiation, keyed by the
+firm that initiated the alliance).
 """
 
 from __future__ import annotations
@@ -49,10 +51,10 @@ class AllianceProcess:
         self.ended_this_month: dict[str, int] = dict.fromkeys(END_CAUSES, 0)
         self.seekers_this_month = 0
         self.member_ids: list[list[int]] = []  # every firm that sat in each alliance, by firm id
-        self._rng_search = model.streams["alliance_search"]
-        self._rng_brokered = model.streams["alliance_brokered"]
-        self._rng_behaviour = model.streams["alliance_behaviour"]
-        self._rng_outcomes = model.streams["alliance_outcomes"]
+        self._search = model.streams["alliance_search"]
+        self._brokered = model.streams["alliance_brokered"]
+        self._behaviour = model.streams["alliance_behaviour"]
+        self._outcomes = model.streams["alliance_outcomes"]
 
     @property
     def firms(self) -> FirmTable:
@@ -69,13 +71,14 @@ class AllianceProcess:
         self.formed_this_month = 0
         self.ended_this_month = dict.fromkeys(END_CAUSES, 0)
         cfg, firms, month = self.cfg, self.firms, self.model.month
-        seekers = matching.choose_seekers(firms, month, cfg.search, self._rng_search)
+        seekers = matching.choose_seekers(firms, month, cfg.search, self._search,
+                                          self.model.cfg.firms.cash_target_months)
         self.seekers_this_month = len(seekers)
         if len(seekers) == 0:
             return np.zeros(0, dtype=np.int64)
         self._charge(seekers, np.full(len(seekers), cfg.search.search_cost), "search_cost")
-        props = matching.find_partners(self.model, seekers, cfg, self.candidate_sources, self._rng_search,
-                                       joinable=self._joinable(), rng_sources=self._rng_brokered)
+        props = matching.find_partners(self.model, seekers, cfg, self.candidate_sources, self._search,
+                                       joinable=self._joinable(), draws_sources=self._brokered)
         new_rows = self._structure(props)
         for hook in self.formation_hooks:
             hook(self.model, new_rows)
@@ -95,12 +98,16 @@ class AllianceProcess:
 
     def _structure(self, props: matching.Proposals) -> np.ndarray:
         """Stage 3: resolve conflicts in a random order, then set members, type, shares,
-        formality, control and initial trust; charge formation costs."""
+        formality, control and initial trust; charge formation costs.
+
+        The order is a priority keyed by each seeker and the month, so two seekers that
+        compete for a partner in two arms are served in the same order in both."""
         firms, t = self.firms, self.table
         taken: set[int] = set()
         pairs, joins = [], []
         room: dict[int, int] = {}
-        for i in self._rng_search.permutation(len(props.seeker)):
+        order = np.argsort(self._search.priority(self.model.month, firms.firm_id[props.seeker]), kind="stable")
+        for i in order:
             a, b = int(props.seeker[i]), int(props.partner[i])
             if a in taken:
                 continue
@@ -142,7 +149,9 @@ class AllianceProcess:
         t.formality[rows] = trust.choose_formality(firms.planned[a], sc)
         t.control_behaviour[rows], t.control_output[rows], t.control_social[rows] = \
             trust.choose_control(gw.mean(1), t.formality[rows], sc)
-        t.project_fails[rows] = (self._rng_outcomes.random(len(rows)) < cfg.types.innovation_failure) \
+        t.initiator_id[rows] = firms.firm_id[a]
+        t.project_fails[rows] = (self._outcomes.uniform(month, t.initiator_id[rows], "project_fails")
+                                 < cfg.types.innovation_failure) \
             & (props.kind[idx] == TYPE["innovation"])
         self.member_ids.extend([int(x), int(y)] for x, y in zip(firms.firm_id[a], firms.firm_id[b]))
         for firm_rows in (a, b):
@@ -215,8 +224,10 @@ class AllianceProcess:
                  * (1.0 + bc.temptation * partner_strength) * (1.0 + bc.misfit_opportunism * misfit)
                  * (1.0 - bc.deterrence * trust.control_strength(cb, co, cs))[:, None]
                  * (1.0 - bc.trust_restraint * t.goodwill[act]))
-        opp = (self._rng_behaviour.random(m.shape) < np.clip(p_opp, 0.0, 1.0)) & valid
-        detected = opp & (self._rng_behaviour.random(m.shape)
+        # Each member's choice and its detection are keyed by that member and the month.
+        month, ids = self.model.month, firms.firm_id[mc]
+        opp = (self._behaviour.uniform(month, ids, "opportunism") < np.clip(p_opp, 0.0, 1.0)) & valid
+        detected = opp & (self._behaviour.uniform(month, ids, "detection")
                           < trust.detection_probability(cb, co, cs, bc)[:, None])
         n_det = detected.sum(axis=1)
         t.opportunism_detected[act] += n_det
@@ -227,7 +238,7 @@ class AllianceProcess:
         # Benefits by type; a partner's opportunism takes ``harm`` of a member's benefit.
         opp_partners = opp.sum(axis=1)[:, None] - opp
         harm = (1.0 - bc.harm) ** opp_partners * (1.0 - cfg.types.misfit_benefit_loss * misfit)
-        delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._rng_outcomes)
+        delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._outcomes)
         self._delivered = (act, np.where(valid, delivered, 1.0))
 
         # Monthly control and coordination costs.
@@ -296,7 +307,7 @@ class AllianceProcess:
         cap = np.where(valid, firms.capability[mc], 0.0).sum(1) / valid.sum(1)
         # Capability and goodwill partly substitute in getting new terms agreed (004).
         p_ok = ec.renegotiation_success * (1.0 - (1.0 - cap) * (1.0 - np.clip(gw, 0.0, 1.0)))
-        u = self._rng_outcomes.random(len(rows))
+        u = self._outcomes.uniform(month, t.initiator_id[rows], "renegotiation")
         reneg_ok = try_again & (u < p_ok)
         reneg_fail = try_again & ~reneg_ok
 

@@ -7,7 +7,7 @@ The crisis (a pandemic-like fall, 000 and the INEGI 2019-2020 study) cuts demand
 by ``depth`` for ``duration_months`` and recovers linearly; large-firm competition
 (000: "increased competition ... disrupted microenterprises") takes a share of the
 affected sectors' demand, ramped in over ``ramp_months``. Draws come only from
-the ``demand`` stream, a fixed number per month.
+the ``demand`` stream, keyed by month and sector (id 0 is the common shock).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ class Market:
         demand: current demand index per sector (1 = normal).
     """
 
-    def __init__(self, cfg, n_sectors: int, rng: np.random.Generator):
+    def __init__(self, cfg, n_sectors: int, draws):
         self.cfg = cfg
-        self.rng = rng
+        self.draws = draws
         self.n_sectors = n_sectors
         self.log_demand = np.zeros(n_sectors)
         self.demand = np.ones(n_sectors)
@@ -58,7 +58,7 @@ class Market:
     def update(self, month: int) -> np.ndarray:
         """Advance demand to ``month`` and return the demand index per sector."""
         c = self.cfg
-        e = self.rng.standard_normal(self.n_sectors + 1)
+        e = self.draws.normal(month, np.arange(self.n_sectors + 1))
         w = c.share_common_shock
         innov = c.demand_volatility * (np.sqrt(w) * e[0] + np.sqrt(1.0 - w) * e[1:])
         self.log_demand = c.demand_persistence * self.log_demand + innov

@@ -1,8 +1,8 @@
 """Stages 1 and 2 of the alliance lifecycle (000): rethink business, then find and choose a partner.
 
 Stage 1, rethink business: an unallied firm that can afford it (cash of at
-least ``min_cash_months`` of fixed cost, counting a formation grant it would
-receive) starts seeking with monthly probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
+least ``min(min_cash_months, cash_target_months)`` of fixed cost, counting a formation
+grant it would receive) starts seeking with monthly probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
 resource gap (000's four dimensions) and performance pressure (revenue short
 of what it expects to sell).
 Planned firms weigh gaps, opportunistic ones pressure (Veilleux et al. 2012, 003).
@@ -28,6 +28,7 @@ import numpy as np
 
 from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
+from sim.rng import Stream
 
 FINANCE, TECHNOLOGY, MARKET_ACCESS, KNOW_HOW = range(4)
 
@@ -67,16 +68,28 @@ def cash_health(firms: FirmTable, rows: np.ndarray, cash_target_months: float) -
     return np.clip(firms.cash[rows] / target, 0.0, 1.0)
 
 
-def choose_seekers(firms: FirmTable, month: int, sc, rng: np.random.Generator) -> np.ndarray:
-    """Stage 1: rows of unallied firms that start seeking a partner this month."""
+def seek_cash_floor(min_cash_months: float, cash_target_months: float) -> float:
+    """Cash, in months of fixed cost, a firm needs to afford a search.
+
+    ``min_cash_months``, capped at the owner's buffer ``cash_target_months``: the owner
+    draws everything above that buffer, so a floor above it would be out of reach and
+    one at it a knife edge. The cap (less a relative tolerance of 1e-9, so a firm sitting
+    at its buffer reaches it) makes alliance counts change smoothly with either parameter.
+    """
+    return min(min_cash_months, cash_target_months) * (1.0 - 1e-9)
+
+
+def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_months: float) -> np.ndarray:
+    """Stage 1: rows of unallied firms that start seeking a partner this month.
+
+    The lottery is keyed by the firm and the month, so a firm eligible in two arms
+    draws the same number in both."""
     n = firms.n
-    u = rng.random(n)
     age = month - firms.birth_month[:n]
     eligible = (firms.alive[:n] & (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
                 & (month - firms.last_alliance_end[:n] >= sc.cooldown_months)
-                # (a relative tolerance: a firm sitting at its owner's buffer counts as reaching it)
                 & (firms.cash[:n] + firms.formation_subsidy[:n]
-                   >= sc.min_cash_months * firms.fixed_cost[:n] * (1.0 - 1e-9)))
+                   >= seek_cash_floor(sc.min_cash_months, cash_target_months) * firms.fixed_cost[:n]))
     rows = np.flatnonzero(eligible)
     gap = (1.0 - firms.resources[rows]).max(axis=1)
     press = pressure(firms, rows)
@@ -84,14 +97,17 @@ def choose_seekers(firms: FirmTable, month: int, sc, rng: np.random.Generator) -
     w_gap = np.where(planned, sc.planned_gap_focus, sc.weight_gap)
     w_press = np.where(planned, 1.0 - sc.planned_gap_focus, sc.weight_pressure)
     p = sc.p_seek_max * firms.cooperativeness[rows] * (w_gap * gap + w_press * press)
-    return rows[u[rows] < p]
+    return rows[draws.uniform(month, firms.firm_id[rows], "seek") < p]
 
 
 def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_sector: np.ndarray, pool: np.ndarray,
-                     k: int, rng: np.random.Generator) -> np.ndarray:
-    """``k`` random firms from ``pool`` per seeker; from its own sector where ``same_sector``."""
+                     k: int, month: int, draws: Stream) -> np.ndarray:
+    """``k`` random firms from ``pool`` per seeker; from its own sector where ``same_sector``.
+
+    Contact ``j`` of a seeker is the firm at quantile ``u_j`` of the pool (ordered by
+    row), with ``u_j`` keyed by the seeker, the month and ``j``."""
     s = len(seekers)
-    u = rng.random((s, k))
+    u = draws.uniform(month, firms.firm_id[seekers], "contact", width=k)
     any_pick = pool[np.minimum((u * len(pool)).astype(np.int64), len(pool) - 1)] if len(pool) else \
         np.full((s, k), -1)
     pool_sector = firms.sector[pool]
@@ -109,14 +125,15 @@ def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_sector: np.ndar
     return np.where(same_sector[:, None], own, any_pick)
 
 
-def _referrals(firms: FirmTable, seekers: np.ndarray, k: int, rng: np.random.Generator):
+def _referrals(firms: FirmTable, seekers: np.ndarray, k: int, month: int, draws: Stream):
     """``k`` candidates per seeker through past partners: the partner itself (tie 1)
     or one of its own past partners (referral, tie 0.5)."""
-    s = len(seekers)
     m = firms.past_partners.shape[1]
-    first = firms.past_partners[seekers[:, None], rng.integers(0, m, size=(s, k))]
-    second = np.where(first >= 0, firms.past_partners[np.maximum(first, 0), rng.integers(0, m, size=(s, k))], -1)
-    use_second = (rng.random((s, k)) < 0.5) & (second >= 0)
+    ids = firms.firm_id[seekers]
+    first = firms.past_partners[seekers[:, None], draws.integers(month, ids, m, "referral_partner", width=k)]
+    second = np.where(first >= 0, firms.past_partners[np.maximum(first, 0),
+                                                      draws.integers(month, ids, m, "referral_of", width=k)], -1)
+    use_second = (draws.uniform(month, ids, "referral_use", width=k) < 0.5) & (second >= 0)
     cand = np.where(use_second, second, first)
     tie = np.where(cand < 0, 0.0, np.where(use_second, 0.5, 1.0))
     return cand, tie
@@ -145,13 +162,14 @@ def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarr
 
 
 def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource],
-                  rng: np.random.Generator, joinable: np.ndarray | None = None,
-                  rng_sources: np.random.Generator | None = None) -> Proposals:
+                  draws: Stream, joinable: np.ndarray | None = None,
+                  draws_sources: Stream | None = None) -> Proposals:
     """Stage 2: candidates, scoring and mutual consent; returns agreed proposals.
 
     ``joinable`` marks allied firms whose (cluster) alliance has a free seat: a
-    seeker may propose to them to join that group. ``rng_sources`` draws the
-    perception noise on candidates from extra sources.
+    seeker may propose to them to join that group. ``draws_sources`` draws the
+    perception noise on candidates from extra sources. Every draw is keyed by the
+    seeker, the month and the candidate's column.
     """
     firms: FirmTable = model.firms
     sc = cfg.search
@@ -169,8 +187,8 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
 
     k = max(sc.n_candidates_planned, sc.n_candidates_opportunistic)
     k_ref = int(round(sc.share_referrals * k))
-    contacts = _random_contacts(firms, seekers, kind == 0, pool, k - k_ref, rng)
-    ref, ref_tie = _referrals(firms, seekers, k_ref, rng)
+    contacts = _random_contacts(firms, seekers, kind == 0, pool, k - k_ref, month, draws)
+    ref, ref_tie = _referrals(firms, seekers, k_ref, month, draws)
     cands = [contacts, ref]
     ties = [np.zeros(contacts.shape), ref_tie]
     bonus = [np.zeros(contacts.shape), np.zeros(ref.shape)]
@@ -202,10 +220,11 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     # with better information, half the noise, drawn from a stream of their own so this
     # stream's draws are the same whether or not a source is registered.
     noise_scale = sc.perception_noise * np.where(planned, sc.planned_noise_factor, 1.0)[:, None]
+    seeker_ids = firms.firm_id[seekers]
     noise = np.empty((s, width))
-    noise[:, :k] = noise_scale * rng.standard_normal((s, k))
+    noise[:, :k] = noise_scale * draws.normal(month, seeker_ids, "perception", width=k)
     if width > k:
-        noise[:, k:] = 0.5 * noise_scale * rng_sources.standard_normal((s, width - k))
+        noise[:, k:] = 0.5 * noise_scale * draws_sources.normal(month, seeker_ids, "perception", width=width - k)
     half = cfg.types.cluster_half_volume
     cash_target = model.cfg.firms.cash_target_months
     sc_own = score(firms, seekers[:, None], np.where(valid, cand, -1), kind[:, None], tie, sc, noise, half,
@@ -218,7 +237,7 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     # Consent: the candidate judges the seeker for the same alliance, with its own noise.
     p = np.maximum(partner, 0)
     back_noise = sc.perception_noise * np.where(firms.planned[p], sc.planned_noise_factor, 1.0) \
-        * rng.standard_normal(s)
+        * draws.normal(month, seeker_ids, "consent")
     back = score(firms, p, seekers, kind, tie[rows, best], sc, back_noise, half, cash_target)
     agreed = wants & (back >= sc.accept_threshold)
     return Proposals(seekers[agreed], partner[agreed], kind[agreed], tie[rows, best][agreed],

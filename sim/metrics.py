@@ -160,13 +160,19 @@ def _nanmean(values: list) -> float | None:
 
 
 def lifetimes(model, initial_only: bool = True) -> pd.DataFrame:
-    """Age at exit (observed) or at the horizon (censored) of each firm, with its alliance history."""
+    """Age at exit (observed) or at the horizon (censored) of each firm, with its alliance history.
+
+    ``entry_months`` is the age at which the firm comes under observation: 0 for a firm
+    founded in the run, its age at month 0 for a firm of a mixed-age stock (left truncation).
+    """
     t = model.firms
     n = model.n_initial if initial_only else t.n
     alive = t.alive[:n]
     end = np.where(alive, model.month, t.death_month[:n])
-    return pd.DataFrame({"duration_months": end - t.birth_month[:n], "died": ~alive,
-                         "ever_allied": t.ever_allied[:n], "birth_month": t.birth_month[:n]})
+    birth = t.birth_month[:n]
+    return pd.DataFrame({"duration_months": end - birth, "entry_months": np.maximum(-birth, 0), "died": ~alive,
+                         "ever_allied": t.ever_allied[:n], "birth_month": birth,
+                         "initial": np.arange(n) < model.n_initial})
 
 
 def hazard_by_age(life: pd.DataFrame, bin_months: int = 12) -> dict:

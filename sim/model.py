@@ -99,11 +99,11 @@ class AllianceModel(mesa.Model):
         self.crisis_cohort: np.ndarray | None = None
 
         rows = self.firms.add_rows(self.n_initial)
+        self._create_agents(rows)  # ids first: founding draws are keyed by firm id
         if fc.initial_population == "stock":
             self._seat_stock(rows)
         else:
             demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"])
-        self._create_agents(rows)
         self.policies = PolicySet(self, cfg.policies)
         if self.alliances is not None:
             self.alliances.formation_hooks.append(lambda model, rows: self.policies.run("after_formation", rows))
@@ -163,7 +163,7 @@ class AllianceModel(mesa.Model):
 
     def trade(self, demand: np.ndarray) -> None:
         """Revenue, costs, transfers and owner drawings for all living firms."""
-        economy.trade(self.firms, demand, self.cfg.firms, self.streams["firm_shocks"])
+        economy.trade(self.firms, demand, self.cfg.firms, self.month, self.streams["firm_shocks"])
         self._traded = True
 
     def pay(self, rows: np.ndarray, amounts: np.ndarray) -> None:
@@ -179,7 +179,7 @@ class AllianceModel(mesa.Model):
 
     def close_failed_firms(self) -> np.ndarray:
         """Exit every living firm with negative cash, and those closing for outside reasons; return their rows."""
-        rows = demography.exits(self.firms, self.cfg.firms.p_closure, self.streams["exits"])
+        rows = demography.exits(self.firms, self.cfg.firms.p_closure, self.month, self.streams["exits"])
         if len(rows):
             self.firms.alive[rows] = False
             self.firms.death_month[rows] = self.month
@@ -192,12 +192,13 @@ class AllianceModel(mesa.Model):
 
     def found_new_firms(self) -> np.ndarray:
         """Create this month's entrants with fresh ids; return their rows."""
-        rng = self.streams["births"]
-        k = demography.births_this_month(self.cfg.births.rate_monthly, self.n_initial, rng)
+        k = demography.births_this_month(self.cfg.births.rate_monthly, self.n_initial, self.month,
+                                         self.streams["births"])
         rows = self.firms.add_rows(k)
         if k:
-            demography.draw_founding_traits(self.firms, rows, self.cfg.firms, self.month, rng)
             self._create_agents(rows)
+            demography.draw_founding_traits(self.firms, rows, self.cfg.firms, self.month,
+                                            self.streams["population"])
         self._births_this_month = k
         return rows
 
@@ -215,11 +216,12 @@ class AllianceModel(mesa.Model):
     def _seat_stock(self, rows: np.ndarray) -> None:
         """Fill ``rows`` with a mixed-age stock: survivors of a simulated pre-history.
 
-        The pre-history is this economy without alliances or scenarios, run for
-        ``stock_burn_in_months`` from a cohort with steady entry, on streams of
+        The pre-history is this economy without alliances, policies or scenarios, run
+        for ``stock_burn_in_months`` from a cohort with steady entry, on streams of
         its own (root seed derived from ``seed`` and the name "prehistory"), so
-        the stock carries the selection of who survives, with ages, cash and
-        shocks as the survivors have them. ``n_firms`` survivors are drawn.
+        the stock carries the selection of who survives, with ages, cash, shocks and
+        last month's revenue and costs as the survivors have them. It is the same for
+        every arm of a comparison. ``n_firms`` survivors are drawn by a keyed lottery.
         """
         fc = self.cfg.firms
         pre_seed = int(np.random.SeedSequence(self.cfg.seed, spawn_key=(stream_key("prehistory"),))
@@ -230,20 +232,22 @@ class AllianceModel(mesa.Model):
         pre_cfg.firms.initial_population = "cohort"
         pre_cfg.births.rate_monthly = STOCK_ENTRY_RATE
         pre_cfg.alliances.enabled = False
+        pre_cfg.policies = {}
         pre_cfg.market.crisis.enabled = False
         pre_cfg.market.competition.enabled = False
         pre_cfg.output.panel_every_months = 0
         pre = AllianceModel(pre_cfg)
         pre.run_for(pre_cfg.months)
         alive = pre.living_rows
-        pick = np.sort(pre.streams["population"].choice(alive, size=len(rows), replace=len(alive) < len(rows)))
+        lottery = self.streams["stock"]
+        if len(alive) >= len(rows):
+            pick = np.sort(alive[np.argsort(lottery.priority(0, pre.firms.firm_id[alive]), kind="stable")[: len(rows)]])
+        else:
+            pick = alive[lottery.integers(0, self.firms.firm_id[rows], len(alive))]
         for name in FIELDS:
             if name != "firm_id":
                 getattr(self.firms, name)[rows] = getattr(pre.firms, name)[pick]
         self.firms.birth_month[rows] -= pre.month
-        self.firms.revenue[rows] = 0.0
-        self.firms.costs[rows] = 0.0
-        self.firms.owner_draw[rows] = 0.0
         self.firms.transfers[rows] = 0.0
 
     def _create_agents(self, rows: np.ndarray) -> None:

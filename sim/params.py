@@ -321,6 +321,8 @@ class ExperimentConfig:
                          "paired replications; seeds are seed, seed+1, ..., seed+n_seeds-1")
     workers: int = param(0, 0, 1024, "processes", "parallel worker processes; 0 uses every core")
     progress: bool = param(True, doc="show a progress bar")
+    per_firm: bool = param(False, doc="record every firm's monthly revenue and alliance in each arm, for "
+                                      "per-firm counterfactuals (uplift: effect on the allied)")
     target_uplift: float = param(0.20, -1, 10, "share", "uplift threshold of the frontier (001: up to 20%)")
     grid: list = param([], doc="uplift_frontier: sweeps in Hydra's syntax, one 'path=v1,v2,...' per "
                                "parameter; every combination is run")

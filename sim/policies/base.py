@@ -36,7 +36,6 @@ class Policy:
         self.cfg = cfg
         self.p = params
         self.spent = 0.0
-        self._draws = np.zeros(0)
         self.model = None
 
     @classmethod
@@ -68,7 +67,7 @@ class Policy:
     def setup(self, model) -> None:
         """Attach to the model; subclasses register candidate sources or hooks here."""
         self.model = model
-        self.rng = model.streams[f"policy:{self.name}"]
+        self.draws = model.streams[f"policy:{self.name}"]
 
     def active(self, month: int) -> bool:
         """Whether ``month`` falls in the window ``[start_month, stop_month)``."""
@@ -101,11 +100,8 @@ class Policy:
         return np.concatenate([column, np.full(missing, fill, dtype=column.dtype)]) if missing > 0 else column
 
     def _random_draw(self, rows: np.ndarray) -> np.ndarray:
-        """One fixed uniform draw per firm row, drawn in row order from the policy's stream."""
-        n = self.model.firms.n
-        if len(self._draws) < n:
-            self._draws = np.concatenate([self._draws, self.rng.random(n - len(self._draws))])
-        return self._draws[rows]
+        """One fixed uniform per firm for the whole run (the eligibility lottery), keyed by firm id."""
+        return self.draws.uniform(0, self.model.firms.firm_id[rows], "eligibility")
 
     def pay(self, rows: np.ndarray, amounts: np.ndarray, form: str = "cash") -> np.ndarray:
         """Pay ``amounts`` to firms ``rows`` in the given order until the budget runs out.

@@ -59,7 +59,8 @@ class Matchmaking(Policy):
         if len(served) == 0 or len(pool) == 0:
             return cand, bonus
         s_rows = seekers[served]
-        screened = pool[self.rng.integers(0, len(pool), size=(len(served), k * self.p.pool_factor))]
+        screened = pool[self.draws.integers(model.month, firms.firm_id[s_rows], len(pool), "screen",
+                                            width=k * self.p.pool_factor)]
         enabled = np.array([t in model.cfg.alliances.structure.types_enabled for t in ALLIANCE_TYPES])
         kind = np.argmax(matching.type_need(firms, s_rows, enabled), axis=1)
         same = (kind[:, None] != 0) | (firms.sector[screened] == firms.sector[s_rows][:, None])

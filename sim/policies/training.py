@@ -1,7 +1,7 @@
 """Alliance-management training: raises the capability of trained firms (002; 004).
 
 Each month in the window up to ``trainees_per_month`` eligible firms not yet
-trained, chosen at random from the policy's stream, take a course (valued at
+trained, chosen by a lottery keyed by firm and month, take a course (valued at
 ``cost_per_trainee``, in kind) that closes ``capability_gain`` of the gap
 between their alliance-management capability and full capability.
 """
@@ -45,7 +45,9 @@ class Training(Policy):
         rows = rows[self.eligible(rows) & ~self.trained[rows]]
         if len(rows) == 0:
             return
-        intake = self.rng.permutation(rows)[: self.p.trainees_per_month]
+        # A lottery keyed by firm and month: the intake does not depend on row order.
+        intake = rows[np.argsort(self.draws.priority(m.month, m.firms.firm_id[rows]), kind="stable")]
+        intake = intake[: self.p.trainees_per_month]
         paid = self.pay(intake, np.full(len(intake), self.p.cost_per_trainee), "in_kind")
         done = intake[paid >= self.p.cost_per_trainee]
         cap = m.firms.capability
