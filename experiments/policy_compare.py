@@ -64,6 +64,8 @@ def per_seed_effects(results: list) -> pd.DataFrame:
             "extra_firms_alive": a["firms_alive_end"] - b["firms_alive_end"],
             "extra_firm_years": a["firm_years"] - b["firm_years"],
             "extra_revenue": a["total_revenue"] - b["total_revenue"],
+            "firm_years_arm": a["firm_years"], "firm_years_baseline": b["firm_years"],
+            "total_revenue_arm": a["total_revenue"], "total_revenue_baseline": b["total_revenue"],
             "alliances_formed": a["alliances_formed"],
             "extra_alliances_formed": a["alliances_formed"] - b["alliances_formed"],
             "alliance_end_share_60m": a["alliance_end_share_60m"],
@@ -100,6 +102,12 @@ def summarise(effects: pd.DataFrame, seed: int) -> pd.DataFrame:
         row["public_cost_lo"] = max(row["public_cost_lo"], float(d["public_cost"].min()), 0.0)
         row["public_cost_hi"] = min(row["public_cost_hi"], float(d["public_cost"].max()))
         row["extra_firm_years_significant"] = bool(row["extra_firm_years_lo"] > 0)
+        # What pairing buys: the paired standard error and the two arms' correlation across seeds.
+        for key, level in (("extra_firm_years", "firm_years"), ("extra_revenue", "total_revenue")):
+            row[f"{key}_se_paired"] = float(d[key].std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+            x, y = d[f"{level}_arm"].astype(float), d[f"{level}_baseline"].astype(float)
+            row[f"{key}_corr_arms"] = float(np.corrcoef(x, y)[0, 1]) if len(d) > 2 and x.std() > 0 and y.std() > 0 \
+                else float("nan")
         c, lo, hi = cost_per_firm_year(d["public_cost"].to_numpy(float), d["extra_firm_years"].to_numpy(float), seed)
         if not row["extra_firm_years_significant"]:
             c, lo, hi = float("nan"), float("nan"), float("nan")
@@ -153,7 +161,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
             plots.estimates_with_ci(est, figs / f"{key}.png", f"Instruments at equal budget ({ex.n_seeds} seeds)", label)
     scen = [s for s, on in (("crisis", cfg.market.crisis.enabled), ("large-firm entry", cfg.market.competition.enabled)) if on]
     cols = ["instrument"] + [c for k in OUTCOMES for c in (k, f"{k}_lo", f"{k}_hi")] + \
-        ["cost_per_extra_firm_year", "cost_per_extra_firm_year_lo", "cost_per_extra_firm_year_hi"]
+        ["cost_per_extra_firm_year", "cost_per_extra_firm_year_lo", "cost_per_extra_firm_year_hi",
+         "extra_firm_years_se_paired", "extra_firm_years_corr_arms"]
     lines = ["# Policy brief: instruments compared at equal budget", "",
              f"{ex.n_seeds} paired seeds; {cfg.firms.n_firms} initial firms; {cfg.months} months; scenario: "
              f"{', '.join(scen) or 'baseline'}; alliances {'on' if cfg.alliances.enabled else 'off'}. "

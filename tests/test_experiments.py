@@ -129,8 +129,9 @@ def test_uplift_summary_has_estimates_with_confidence_intervals(tmp_path):
         lo, hi = summary[f"{key}_ci"]
         assert lo < hi, f"expected a CI of positive width for {key}, got [{lo}, {hi}]"
         assert lo <= summary[key] <= hi, f"expected {key}={summary[key]} inside its CI [{lo}, {hi}]"
-    assert summary["selection_bias"] == pytest.approx(summary["naive_gap"] - summary["uplift_revenue"]), (
-        "expected selection bias = naive gap - causal uplift")
+    for key in ("effect_on_allied", "survival_effect_allied_60m", "naive_gap"):
+        lo, hi = summary[f"{key}_ci"]
+        assert lo <= summary[key] <= hi, f"expected {key}={summary[key]} inside its CI [{lo}, {hi}]"
 
 
 def test_alliances_that_change_nothing_give_exactly_zero_uplift_on_every_seed(tmp_path):

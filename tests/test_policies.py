@@ -587,17 +587,17 @@ def test_no_payment_to_an_ineligible_firm(instrument):
 
 def test_eligible_share_is_drawn_once_per_firm_from_the_policys_own_stream():
     """eligibility.share=0.3 with unlimited places: the firms trained in the first window month are
-    exactly the living firms whose draw from a fresh stream 'policy:training' is below 0.3."""
+    exactly the living firms whose keyed draw from a fresh stream 'policy:training' is below 0.3."""
     share = 0.3
     extra = (f"policies.training.eligibility.share={share}", "policies.training.eligibility.min_age_months=0",
              "policies.training.params.trainees_per_month=1000000", "policies.training.budget=1e10")
     m, _, _ = world("training", 2, extra)
     pol = m.policies.items[0]
-    assert pol.rng is m.streams["policy:training"], "expected the policy to draw from stream 'policy:training'"
+    assert pol.draws is m.streams["policy:training"], "expected the policy to draw from stream 'policy:training'"
     n6 = int((m.firms.birth_month[: m.firms.n] <= START - 1).sum())  # rows that existed when month 6 began
     d = m.firms.death_month[:n6]
     alive6 = np.flatnonzero((d < 0) | (d >= START))
-    draws = RandomStreams(m.cfg.seed)["policy:training"].random(n6)
+    draws = RandomStreams(m.cfg.seed)["policy:training"].uniform(0, m.firms.firm_id[:n6], "eligibility")
     led = ledger_of(m, "training")
     trained6 = set(led.loc[led["month"] == START, "firm_id"].tolist())
     expected = set(m.firms.firm_id[alive6[draws[alive6] < share]].tolist())
@@ -694,7 +694,7 @@ def test_a_named_instrument_added_on_the_command_line_uses_its_name():
     assert len(led) > 0 and set(led["instrument"]) == {"x"}, f"expected rows of instrument x, got {set(led['instrument'])}"
     assert led["amount"].sum() <= 50000 + 1e-9 and led["month"].between(6, 19).all()
     pol = m.policies.items[0]
-    assert pol.name == "x" and pol.kind == "training" and pol.rng is m.streams["policy:x"], (
+    assert pol.name == "x" and pol.kind == "training" and pol.draws is m.streams["policy:x"], (
         "expected instrument x of kind training drawing from stream 'policy:x'")
     assert "policy:training" not in m.streams._streams, "expected no stream named after the kind"
 

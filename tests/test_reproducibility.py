@@ -94,76 +94,62 @@ def test_identical_results_across_processes(tmp_path):
                            check_exact=True, obj=f"firm table of process {k}")
 
 
-@pytest.mark.parametrize("stream", ["policy", "alliance_search", "alliance_behaviour", "alliance_outcomes"])
-def test_extra_draws_from_an_unused_stream_change_nothing(stream):
-    """Drawing numbers from a stream the run does not use leaves every output of the run unchanged."""
-    over = ("alliances.enabled=false",)     # the firm economy alone: none of these streams is used
+@pytest.mark.parametrize("stream", [*STREAM_NAMES, "policy:training"])
+def test_extra_draws_from_any_stream_mid_run_change_nothing(stream):
+    """Streams hold no position: drawing from one in the middle of a run (alliances and a policy on)
+    leaves every output exactly as it was."""
+    over = ("policy=training",)
     reference = _outputs(run_model(small_config(*over, seed=7)))
     m = AllianceModel.from_config(small_config(*over, seed=7))
-    m.streams[stream].random(1000)
-    m.streams[stream].standard_normal(17)
-    m.run_for(36)
-    _assert_same_outputs(reference, _outputs(m), f"after 1017 extra draws from stream {stream!r}")
+    m.run_for(18)
+    m.streams[stream].uniform(m.month + 1, np.arange(5000), "seek", width=3)
+    m.streams[stream].normal(m.month, m.firms.firm_id[: m.firms.n])
+    m.run_for(18)
+    _assert_same_outputs(reference, _outputs(m), f"after extra draws from stream {stream!r}")
 
 
-def test_extra_policy_draws_change_nothing_with_alliances_on():
-    """With the default config (alliances on), extra draws from the policy stream change no output."""
-    reference = _outputs(run_model(small_config(seed=8)))
-    m = AllianceModel.from_config(small_config(seed=8))
-    m.streams["policy"].random(1000)
-    m.run_for(36)
-    _assert_same_outputs(reference, _outputs(m), "after 1000 extra draws from stream 'policy'")
-
-
-@pytest.mark.parametrize("stream", ["alliance_search", "alliance_behaviour", "alliance_outcomes"])
-def test_extra_alliance_draws_leave_the_economy_streams_untouched(stream):
-    """Extra draws from an alliance stream never shift demand, births or firm-shock draws."""
-    economy_streams = ("population", "demand", "births", "firm_shocks")
-    a = AllianceModel.from_config(small_config(seed=9))
-    a.run_for(36)
-    b = AllianceModel.from_config(small_config(seed=9))
-    b.streams[stream].random(1000)
-    b.run_for(36)
-    for name in economy_streams:
-        assert a.streams[name].bit_generator.state == b.streams[name].bit_generator.state, (
-            f"expected stream {name!r} to end in the same state after extra draws from {stream!r}")
+def test_the_alliance_process_leaves_demand_births_and_entrants_untouched():
+    """Alliances on or off: identical sector demand, births and traits of every firm ever founded."""
+    a = run_model(small_config(seed=9))
+    b = run_model(small_config("alliances.enabled=false", seed=9))
     cols = ["month", "births"] + [c for c in a.series().columns if c.startswith("demand_")]
-    assert_frame_equal(a.series()[cols], b.series()[cols], check_exact=True,
-                       obj=f"demand and births after extra draws from {stream!r}")
-    initial = ["firm_id", "sector", "workers", "base_revenue", "fixed_cost", "volatility"]
+    assert_frame_equal(a.series()[cols], b.series()[cols], check_exact=True, obj="demand and births")
+    initial = ["firm_id", "sector", "workers", "base_revenue", "fixed_cost", "volatility", "cooperativeness"]
     assert_frame_equal(a.firm_table()[initial], b.firm_table()[initial], check_exact=True,
                        obj="traits of every firm (initial and entrants)")
 
 
 def test_streams_do_not_depend_on_other_streams_use():
     """A stream's draws are the same whether or not other streams were used first, in any order."""
-    fresh = RandomStreams(5)["demand"].standard_normal(500)
+    ids = np.arange(500)
+    fresh = RandomStreams(5)["demand"].normal(3, ids)
     used = RandomStreams(5)
     for name in STREAM_NAMES:
         if name != "demand":
-            used[name].random(1000)
-    assert np.array_equal(used["demand"].standard_normal(500), fresh), (
+            used[name].uniform(3, np.arange(1000))
+    assert np.array_equal(used["demand"].normal(3, ids), fresh), (
         "expected 'demand' draws unchanged after drawing from every other stream first")
     partly = RandomStreams(5)
-    first = partly["demand"].standard_normal(200)
-    partly["firm_shocks"].random(10_000)
-    rest = partly["demand"].standard_normal(300)
+    first = partly["demand"].normal(3, ids[:200])
+    partly["firm_shocks"].uniform(3, np.arange(10_000))
+    rest = partly["demand"].normal(3, ids[200:])
     assert np.array_equal(np.concatenate([first, rest]), fresh), (
         "expected 'demand' draws unchanged by other streams used in between")
 
 
 def test_streams_are_distinct_and_seeded_by_root_seed():
     """Different names give different draws; the same name and seed give the same draws."""
-    draws = {name: RandomStreams(9)[name].random(8) for name in STREAM_NAMES}
+    ids = np.arange(8)
+    draws = {name: RandomStreams(9)[name].uniform(1, ids) for name in STREAM_NAMES}
     for i, a in enumerate(STREAM_NAMES):
         for b in STREAM_NAMES[i + 1:]:
             assert not np.array_equal(draws[a], draws[b]), f"expected streams {a!r} and {b!r} to differ"
-    assert np.array_equal(RandomStreams(9)["births"].random(8), draws["births"]), (
+    assert np.array_equal(RandomStreams(9)["births"].uniform(1, ids), draws["births"]), (
         "expected the same stream name and seed to give the same draws")
-    assert not np.array_equal(RandomStreams(10)["births"].random(8), draws["births"]), (
+    assert not np.array_equal(RandomStreams(10)["births"].uniform(1, ids), draws["births"]), (
         "expected another root seed to give other draws")
     s = RandomStreams(9)
-    assert s["births"] is s["births"], "expected one generator per name (created once, then reused)"
+    assert s["births"] is s["births"], "expected one stream object per name (created once, then reused)"
 
 
 @settings(max_examples=10, deadline=None, database=None,
