@@ -175,19 +175,6 @@ def lifetimes(model, initial_only: bool = True) -> pd.DataFrame:
                          "initial": np.arange(n) < model.n_initial})
 
 
-def hazard_by_age(life: pd.DataFrame, bin_months: int = 12) -> dict:
-    """Exits per firm-year at risk, by age band of ``bin_months`` (firms born in the run only)."""
-    life = life[life["birth_month"] >= 0]
-    dur = life["duration_months"].to_numpy()
-    died = life["died"].to_numpy()
-    n_bins = int(dur.max() // bin_months) + 1 if len(dur) else 0
-    edges = np.arange(n_bins) * bin_months
-    exposure = np.clip(dur[None, :] - edges[:, None], 0, bin_months).sum(axis=1) / 12.0
-    # A firm that exits with duration d traded d months: it died in age band (d - 1) // bin.
-    deaths = np.bincount(np.maximum(dur[died] - 1, 0) // bin_months, minlength=n_bins)[:n_bins]
-    return {"age_start_months": edges, "deaths": deaths, "firm_years": exposure}
-
-
 def alliance_end_share(start: np.ndarray, end: np.ndarray, horizon_month: int, within: int = 60,
                        formed_by: int = 60) -> float | None:
     """Share of alliances formed by month ``formed_by`` that ended within ``within`` months of forming.

@@ -45,7 +45,7 @@ OUTPUTS = {
                                 "firm_years"]),
     "uplift": ("report.md", "replications", [f"{k}{s}" for k in ("uplift_revenue", "survival_effect_60m", "naive_gap",
                                                                  "selection_bias") for s in ("", "_lo", "_hi")]),
-    "uplift_frontier": ("report.md", "frontier", ["max_uplift_mean", "max_uplift_lower_bound"]),
+    "uplift_frontier": ("report.md", "frontier", ["max_effect_on_allied_mean", "max_effect_lower_bound"]),
     "compatibility_vs_contracts": ("report.md", "effects", [f"{lever}_{k}" for lever in ("compatibility_planning",
                                                                                          "contracts")
                                                             for k in ("uplift_revenue", "alliance_end_share_60m")]),
