@@ -183,8 +183,7 @@ class AllianceModel(mesa.Model):
         if len(rows):
             self.firms.alive[rows] = False
             self.firms.death_month[rows] = self.month
-            for r in rows:
-                self.firm_objects[r].remove()
+            self._remove_agents(rows)
             if self.alliances is not None:
                 self.alliances.handle_exits(rows)
         self._deaths_this_month = len(rows)
@@ -222,6 +221,10 @@ class AllianceModel(mesa.Model):
         the stock carries the selection of who survives, with ages, cash, shocks and
         last month's revenue and costs as the survivors have them. It is the same for
         every arm of a comparison. ``n_firms`` survivors are drawn by a keyed lottery.
+        The pre-history starts from ``min(n_firms, stock_sample_firms)`` firms: a larger
+        stock draws its firms with replacement from those survivors (each then follows its
+        own keyed draws under its new id), so building a national stock costs no more than
+        the sample's pre-history.
         """
         fc = self.cfg.firms
         pre_seed = int(np.random.SeedSequence(self.cfg.seed, spawn_key=(stream_key("prehistory"),))
@@ -230,13 +233,14 @@ class AllianceModel(mesa.Model):
         pre_cfg.seed = pre_seed
         pre_cfg.months = fc.stock_burn_in_months
         pre_cfg.firms.initial_population = "cohort"
+        pre_cfg.firms.n_firms = min(fc.n_firms, fc.stock_sample_firms)
         pre_cfg.births.rate_monthly = STOCK_ENTRY_RATE
         pre_cfg.alliances.enabled = False
         pre_cfg.policies = {}
         pre_cfg.market.crisis.enabled = False
         pre_cfg.market.competition.enabled = False
         pre_cfg.output.panel_every_months = 0
-        pre = AllianceModel(pre_cfg)
+        pre = PreHistory(pre_cfg)
         pre.run_for(pre_cfg.months)
         alive = pre.living_rows
         lottery = self.streams["stock"]
@@ -252,6 +256,10 @@ class AllianceModel(mesa.Model):
 
     def _create_agents(self, rows: np.ndarray) -> None:
         self.firm_objects.extend(Firm(self, r) for r in rows)
+
+    def _remove_agents(self, rows: np.ndarray) -> None:
+        for r in rows:
+            self.firm_objects[r].remove()
 
     def _record_panel(self) -> None:
         if self.cfg.output.panel_every_months:
@@ -297,3 +305,15 @@ class AllianceModel(mesa.Model):
     def summary(self) -> dict:
         """Headline outcomes of the run (names as in ``sim.metrics``)."""
         return metrics.summary(self)
+
+
+class PreHistory(AllianceModel):
+    """The economy that ages a mixed-age stock, without ``Firm`` agents: nobody inspects its
+    firms one by one, and creating a Mesa agent costs microseconds per firm. Ids are the
+    row number plus one, as Mesa would give them."""
+
+    def _create_agents(self, rows: np.ndarray) -> None:
+        self.firms.firm_id[rows] = rows + 1
+
+    def _remove_agents(self, rows: np.ndarray) -> None:
+        pass

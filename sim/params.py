@@ -42,6 +42,9 @@ class FirmsConfig:
     initial_population: str = param("cohort", choices=("cohort", "stock"),
                                      doc="cohort: all firms founded at month 0 (INEGI follows birth "
                                          "cohorts); stock: survivors of a simulated pre-history (mixed ages)")
+    stock_sample_firms: int = param(20_000, 100, 10_000_000, "firms",
+                                    "a stock larger than this is resampled from the survivors of a pre-history "
+                                    "of this many firms, so seating a national stock costs no more than this")
     stock_burn_in_months: int = param(240, 12, 2400, "months",
                                       "length of the pre-history that ages a mixed-age stock")
     sector_names: list = param(["commerce", "services", "manufacturing"],

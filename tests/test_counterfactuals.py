@@ -118,3 +118,28 @@ def test_curve_bands_resample_seeds_not_firms():
     curve = survival.survival_curve({0: a, 1: b}, "x", 30).set_index("month")
     assert curve.loc[10, "survival"] == pytest.approx(0.5)
     assert curve.loc[10, "hi"] - curve.loc[10, "lo"] > 0.5, "expected a seed bootstrap band wider than 0.5"
+
+
+def test_a_stock_larger_than_its_sample_is_resampled_from_the_same_pre_history():
+    """A stock of 12,000 firms seated from a 1,500-firm pre-history has the age and revenue
+    distribution of the 1,500-firm stock (KS tests), and the pre-history does not grow with it."""
+    from scipy import stats
+
+    from sim import model as model_module
+    sizes = []
+    original = model_module.PreHistory.__init__
+
+    def spy(self, cfg):
+        sizes.append(cfg.firms.n_firms)
+        original(self, cfg)
+
+    small = AllianceModel(check(small_config("firms=stock", "firms.stock_sample_firms=1500", n=1500, seed=2)))
+    model_module.PreHistory.__init__ = spy
+    try:
+        big = AllianceModel(check(small_config("firms=stock", "firms.stock_sample_firms=1500", n=12_000, seed=2)))
+    finally:
+        model_module.PreHistory.__init__ = original
+    assert sizes == [1500], f"expected one pre-history of 1,500 firms, got {sizes}"
+    for col in ("birth_month", "base_revenue", "cash"):
+        p = stats.ks_2samp(getattr(small.firms, col)[:1500], getattr(big.firms, col)[:12_000]).pvalue
+        assert p > 0.01, f"expected the big stock's {col} distributed as the small one's (KS p = {p:.3g})"
