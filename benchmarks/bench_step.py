@@ -5,6 +5,8 @@ A benchmark, not a test: it prints figures and checks nothing. Run it from the r
     python benchmarks/bench_step.py            # N = 1,000, 10,000 and 100,000
     python benchmarks/bench_step.py --quick    # one repeat each, no 100,000 (a few seconds)
     python benchmarks/bench_step.py --json results/bench.json
+    python benchmarks/bench_step.py --national            # 5,000,000 firms, every mechanism on
+    python benchmarks/bench_step.py --national 1000000    # the same at 1,000,000
 
 What is timed (``time.perf_counter``, garbage collection left on as in a real run):
 
@@ -22,7 +24,9 @@ What is timed (``time.perf_counter``, garbage collection left on as in a real ru
 Each figure is the median of 3 fresh models (1 at N = 100,000; 1 everywhere with
 ``--quick``), after one untimed warm-up run. ``ratio`` is our ns per firm-month at
 N = 10,000 over Boltzmann's ns per agent-step: 0.1 means a firm-month costs a tenth of
-one Boltzmann agent-step, so lower is cheaper. Config composition (Hydra) is not timed.
+one Boltzmann agent-step, so lower is cheaper. Per *living* firm-month is the honest unit
+(a cohort loses most of its firms, and dead rows cost little): ``ratio_living_alliances``
+is the alliances-on cost per living firm-month at N = 10,000 over Boltzmann's. Config composition (Hydra) is not timed.
 Times are wall clock: other work on the machine inflates them, the ratio (both sides
 measured in the same run) less so.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set, can slow numpy; they are reported, not changed.
@@ -69,6 +73,12 @@ class Measurement:
     build_s: float
     run_s: float
     note: str = ""
+    living_units: float = 0.0
+
+    @property
+    def ns_per_living(self) -> float:
+        """Run time per living firm-month (the honest unit: a cohort loses most of its firms)."""
+        return self.run_s / self.living_units * 1e9 if self.living_units else float("nan")
 
     @property
     def ns_per_unit(self) -> float:
@@ -77,8 +87,9 @@ class Measurement:
 
     def line(self) -> str:
         """One printed row: size, build and run times, and the per-unit figure."""
-        return (f"{self.label:<34} N={self.size:>7,}  build {self.build_s:7.3f} s  run {self.run_s:7.3f} s"
-                f"  {self.ns_per_unit:8.1f} ns/{self.unit}  ({self.note})")
+        living = f"  {self.ns_per_living:8.1f} ns/living {self.unit}" if self.living_units else ""
+        return (f"{self.label:<34} N={self.size:>9,}  build {self.build_s:7.3f} s  run {self.run_s:7.3f} s"
+                f"  {self.ns_per_unit:8.1f} ns/{self.unit}{living}  ({self.note})")
 
 
 def model_config(n_firms: int, alliances: bool | None):
@@ -111,8 +122,31 @@ def time_model(label: str, n_firms: int, alliances: bool | None, repeats: int) -
         builds.append(t1 - t0)
         runs.append(t2 - t1)
         living.append(model.series()["firms_alive"].mean())
+    mean_living = statistics.median(living)
     return Measurement(label, n_firms, "firm-month", n_firms * MONTHS, repeats, statistics.median(builds),
-                       statistics.median(runs), f"mean living {statistics.median(living):,.0f}")
+                       statistics.median(runs), f"mean living {mean_living:,.0f}", mean_living * MONTHS)
+
+
+#: Every mechanism on, for the national-scale runs: alliances, a crisis, large-firm entry, five instruments.
+EVERYTHING = ("scenario=crisis", "market.competition.enabled=true",
+              "policy=[formation_grant,matchmaking,training,credit,cluster_programme]")
+
+
+def time_national(n_firms: int) -> None:
+    """One run of ``n_firms`` with every mechanism on: build, run and peak memory (this process)."""
+    import resource
+    cfg = load_config(f"firms.n_firms={n_firms}", f"months={MONTHS}", "output.panel_every_months=12", "seed=0",
+                      *EVERYTHING)
+    t0 = time.perf_counter()
+    model = AllianceModel.from_config(cfg)
+    t1 = time.perf_counter()
+    model.run_for(MONTHS)
+    t2 = time.perf_counter()
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    living = model.series()["firms_alive"].mean() * MONTHS
+    print(f"national run: N={n_firms:,} firms x {MONTHS} months, every mechanism on ({' '.join(EVERYTHING)})")
+    print(f"build {t1 - t0:.1f} s  run {t2 - t1:.1f} s  total {t2 - t0:.1f} s  "
+          f"{(t2 - t1) / living * 1e9:.0f} ns/living firm-month  peak memory {peak_gb:.2f} GB")
 
 
 def time_boltzmann(n_agents: int, steps: int, repeats: int) -> Measurement:
@@ -135,8 +169,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat each, skip N = 100,000")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--national", nargs="?", type=int, const=5_000_000, metavar="N",
+                        help="instead, one run of N firms (default 5,000,000) with every mechanism on: "
+                             "time and peak memory")
     args = parser.parse_args()
     logging.getLogger(LOGGER_NAME).setLevel(logging.CRITICAL)
+    if args.national:
+        time_national(args.national)
+        return
 
     repeats = 1 if args.quick else REPEATS
     sizes = [n for n in MODEL_SIZES if not (args.quick and n >= LARGE_SIZE)]
@@ -169,6 +209,7 @@ def main() -> None:
     ratios = {"ratio": reference.ns_per_unit / boltzmann.ns_per_unit}
     if with_alliances:
         ratios["ratio_alliances"] = with_alliances.ns_per_unit / boltzmann.ns_per_unit
+        ratios["ratio_living_alliances"] = with_alliances.ns_per_living / boltzmann.ns_per_unit
     for name, value in ratios.items():
         print(f"{name}: {value:.3f}")
 

@@ -18,6 +18,17 @@ def test_bench_step_quick_reports_both_ratios(tmp_path):
     lines = done.stdout.splitlines()
     assert any(line.startswith("ratio: ") for line in lines), done.stdout
     assert any(line.startswith("ratio_alliances: ") for line in lines), done.stdout
+    assert any(line.startswith("ratio_living_alliances: ") for line in lines), done.stdout
     figures = json.loads(out.read_text())
-    for key in ("ratio", "ratio_alliances"):
+    assert figures["ratio_living_alliances"] > figures["ratio_alliances"], \
+        "expected the cost per living firm-month above the cost per initial firm-month (firms die)"
+    for key in ("ratio", "ratio_alliances", "ratio_living_alliances"):
         assert math.isfinite(figures[key]) and figures[key] > 0, f"expected a positive {key}, got {figures.get(key)}"
+
+
+def test_national_option_runs_every_mechanism_and_reports_peak_memory():
+    """``--national 3000`` (a small stand-in for 5,000,000) prints time and peak memory."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_step.py"), "--national", "3000"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "peak memory" in done.stdout and "every mechanism on" in done.stdout, done.stdout
