@@ -104,16 +104,17 @@ class FirmMonths:
         self.kind.append(kind)
 
     def result(self) -> dict:
-        """Firms x months matrices plus the firms' traits (small enough to return from a worker)."""
+        """Firms x months matrices plus the firms' traits, all numpy arrays (small enough to return from a
+        worker and to save with a replication)."""
         n = self.model.firms.n
         rev = np.full((n, len(self.revenue)), np.nan, dtype=np.float32)
         kind = np.full((n, len(self.kind)), -1, dtype=np.int8)
         for t, (r, k) in enumerate(zip(self.revenue, self.kind)):
             rev[: len(r), t], kind[: len(k), t] = r, k
         table = metrics.firm_table(self.model)
-        return {"revenue": rev, "kind": kind, "firm_id": table["firm_id"].to_numpy(),
-                "traits": table[["firm_id", "initial", "sector", "workers", "capability", "birth_month",
-                                 "ever_allied", "alive"]]}
+        return {"revenue": rev, "kind": kind,
+                **{c: table[c].to_numpy() for c in ("firm_id", "initial", "sector", "workers", "capability",
+                                                    "birth_month", "ever_allied")}}
 
 
 def n_workers(requested: int) -> int:

@@ -42,6 +42,12 @@ def _aligned(on: dict, off: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return on["revenue"][:n].astype(float), off["revenue"][:n].astype(float), on["kind"][:n]
 
 
+def _traits(arm: dict, n: int) -> pd.DataFrame:
+    """The firms' traits recorded with an arm's firm months, first ``n`` firms."""
+    return pd.DataFrame({c: arm[c][:n] for c in ("firm_id", "initial", "sector", "workers", "capability",
+                                                 "birth_month")})
+
+
 def seed_effects(on: dict, off: dict) -> dict:
     """Per-seed estimands (shares; survival in percentage points) from the two arms' firm months."""
     r_on, r_off, kind = _aligned(on, off)
@@ -50,7 +56,7 @@ def seed_effects(on: dict, off: dict) -> dict:
     sel = allied & both
     on_sum, off_sum = r_on[sel].sum(), r_off[sel].sum()
     # Never allied: not even in an alliance formed and dissolved within one month.
-    never = ~allied.any(axis=1) & ~on["traits"]["ever_allied"].to_numpy()[: len(r_on)]
+    never = ~allied.any(axis=1) & ~on["ever_allied"][: len(r_on)]
     out = {
         "allied_firm_months": int(allied.sum()),
         "revenue_allied_on": float(on_sum / max(sel.sum(), 1)),
@@ -69,7 +75,7 @@ def seed_effects(on: dict, off: dict) -> dict:
     out["selection_bias"] = out["naive_gap"] - out["effect_on_allied"]
     nb = never[:, None] & both
     out["spillover_never_allied"] = _ratio(r_on[nb].sum(), r_off[nb].sum())
-    initial = on["traits"]["initial"].to_numpy()[: len(r_on)]
+    initial = on["initial"][: len(r_on)]
     ever = allied.any(axis=1) & initial
     for h in SURVIVAL_HORIZONS:
         if r_on.shape[1] >= h and ever.any():
@@ -87,7 +93,7 @@ def firm_outcomes(on: dict, off: dict, seed: int) -> pd.DataFrame:
     r_on, r_off, kind = _aligned(on, off)
     allied = kind >= 0
     sel = allied & ~np.isnan(r_on) & ~np.isnan(r_off)
-    traits = off["traits"].iloc[: len(r_on)].reset_index(drop=True)  # off world: founding capability
+    traits = _traits(off, len(r_on))  # the off world's capability is the founding capability
     main_kind = np.where(allied.any(axis=1),
                          np.argmax(np.stack([(kind == k).sum(axis=1) for k in range(len(ALLIANCE_TYPES))]), axis=0),
                          -1)
@@ -107,7 +113,7 @@ def firm_outcomes(on: dict, off: dict, seed: int) -> pd.DataFrame:
 def subgroup_effects(on: dict, off: dict, sector_names: list[str]) -> list[dict]:
     """Effect on the allied within groups of firm-months: size class, sector, capability tercile, type."""
     r_on, r_off, kind = _aligned(on, off)
-    traits = off["traits"].iloc[: len(r_on)]
+    traits = _traits(off, len(r_on))
     sel = (kind >= 0) & ~np.isnan(r_on) & ~np.isnan(r_off)
     workers, sector = traits["workers"].to_numpy(), traits["sector"].to_numpy()
     cap = traits["capability"].to_numpy()

@@ -16,11 +16,10 @@ from tests.conftest import run_model, small_config
 
 def _arm(revenue: np.ndarray, kind: np.ndarray, ever: np.ndarray | None = None) -> dict:
     n = len(revenue)
-    traits = pd.DataFrame({"firm_id": np.arange(1, n + 1), "initial": True, "sector": 0, "workers": 0,
-                           "capability": np.linspace(0, 1, n), "birth_month": 0,
-                           "ever_allied": (kind >= 0).any(axis=1) if ever is None else ever, "alive": True})
-    return {"revenue": revenue.astype(np.float32), "kind": kind.astype(np.int8),
-            "firm_id": traits["firm_id"].to_numpy(), "traits": traits}
+    return {"revenue": revenue.astype(np.float32), "kind": kind.astype(np.int8), "firm_id": np.arange(1, n + 1),
+            "initial": np.ones(n, bool), "sector": np.zeros(n, int), "workers": np.zeros(n, int),
+            "capability": np.linspace(0, 1, n), "birth_month": np.zeros(n, int),
+            "ever_allied": (kind >= 0).any(axis=1) if ever is None else ever}
 
 
 def test_known_effects_are_recovered():
