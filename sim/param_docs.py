@@ -139,3 +139,18 @@ def resolve_name(name: str) -> str:
     if matches:
         raise params.ConfigError(f"{name} is ambiguous; use one of {', '.join(matches)}")
     raise params.ConfigError(f"{name} is not a parameter of this model; see `alianzas params` for the names")
+
+
+def instrument_rows(prefix: str = "") -> list[ParamRow]:
+    """Each instrument's own parameters (``policies.<name>.params.<field>``), its kind first in the meaning."""
+    from sim.policies import REGISTRY
+
+    out = []
+    for kind, cls in REGISTRY.items():
+        for f in fields(cls.Params):
+            path = f"policies.<name>.params.{f.name}"
+            if path.startswith(prefix):
+                meta, d = f.metadata, default_of(f)
+                out.append(ParamRow(path, value(d), meta.get("unit") or "-", allowed(meta, d),
+                                    f"[kind {kind}] {meta.get('doc', '')}"))
+    return out
