@@ -81,15 +81,11 @@ def test_installed_command_runs_from_an_empty_folder(installed, tmp_path):
 
 
 @pytest.mark.install
-def test_installed_command_lists_parameters_and_rejects_bad_input(installed, tmp_path):
+def test_installed_command_lists_parameters(installed, tmp_path):
     params = subprocess.run([installed / "alianzas", "params", "firms.n_firms"], cwd=tmp_path, env=clean_env(),
                             capture_output=True, text=True, timeout=60)
-    assert params.returncode == 0 and params.stdout.startswith("firms.n_firms = 2000 firms  (allowed: [1, 1e7])")
-    bad = subprocess.run([installed / "alianzas", "run", "firms.n_firms=0"], cwd=tmp_path, env=clean_env(),
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
-    assert "firms.n_firms=0 is out of range" in bad.stderr
-    assert not (tmp_path / "results").exists(), "expected a rejected command to write nothing"
+    assert params.returncode == 0, params.stderr
+    assert params.stdout.startswith("firms.n_firms = 2000 firms  (allowed: [1, 1e7])"), params.stdout
 
 
 def test_pyproject_lists_every_package():
