@@ -79,7 +79,10 @@ def api_page(package: str) -> str:
         parts = path.relative_to(ROOT).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         lines += [f"## `{name}`", "", f"::: {name}", "    options:", "      show_root_heading: false",
-                  "      heading_level: 3", ""]
+                  "      heading_level: 3"]
+        if parts[-1] == "__init__" and "__all__" in path.read_text():
+            lines.append("      members: false")  # what it re-exports is documented in its own module
+        lines.append("")
     return "\n".join(lines)
 
 
