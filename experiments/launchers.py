@@ -1,11 +1,12 @@
-"""Which Hydra launcher runs a sweep, checked before Hydra starts.
+"""Where the work runs: the Hydra launcher of a sweep and the executor of replications, checked before Hydra starts.
 
 Sweep files name no launcher: the primary config selects joblib (local cores)
 and the command line may choose another, ``hydra/launcher=submitit_local`` or
 ``hydra/launcher=slurm`` (``configs/hydra/launcher/slurm.yaml``, on top of
 hydra-submitit-launcher's ``submitit_slurm``). A launcher that is unknown, or
 whose plugin is not installed, would otherwise stop Hydra with a long
-traceback; here it is one line naming the choice and what is allowed.
+traceback; here it is one line naming the choice and what is allowed. The
+same holds for ``experiment.executor=submitit`` without submitit installed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from sim.config import CONFIG_DIR, config_error_line
-from sim.params import ConfigError
+from sim.params import ConfigError, register_schema
 
 #: Launchers that need hydra-submitit-launcher (the ``cluster`` extra).
 SUBMITIT_LAUNCHERS = ("submitit_local", "submitit_slurm", "slurm")
@@ -52,11 +53,16 @@ def check_launcher(args: list[str]) -> None:
     """Compose the Hydra part of the command line; raise one line if its launcher cannot run.
 
     Raises:
-        ConfigError: unknown launcher, missing plugin, or a wrong ``hydra.launcher.*`` field.
+        ConfigError: unknown launcher, missing plugin, a wrong ``hydra.launcher.*`` field, or
+            the submitit executor without submitit.
     """
+    if any(a.lstrip("+").endswith("experiment.executor=submitit") for a in args) and not submitit_installed():
+        raise ConfigError("experiment.executor=submitit needs submitit, which is not installed; install it with: "
+                          "pip install 'alianzas[cluster]'")
     name = chosen_launcher(args)
     if name is None:
         return
+    register_schema()
     hydra_args = [a for a in args if a.lstrip("+~").startswith("hydra") and ("=" in a or a.startswith("~"))]
     GlobalHydra.instance().clear()
     try:

@@ -77,3 +77,10 @@ def test_slurm_launcher_config_documents_its_fields():
         assert "#" in line, f"expected {key} set and explained in slurm.yaml, got {line!r}"
     assert launchers.chosen_launcher(["-m", "hydra/launcher=slurm"]) == "slurm"
     launchers.check_launcher(["-m", "hydra/launcher=slurm", "hydra.launcher.partition=short"])
+
+
+def test_submitit_executor_without_submitit_is_one_line(monkeypatch):
+    monkeypatch.setattr(launchers, "submitit_installed", lambda: False)
+    with pytest.raises(launchers.ConfigError) as err:
+        launchers.check_launcher(["experiment=uplift", "experiment.executor=submitit"])
+    assert str(err.value).startswith("experiment.executor=submitit needs submitit, which is not installed")
