@@ -16,7 +16,6 @@ from sim.io import results_root
 from sim.params import Config, ConfigError, PolicyConfig, register_schema, validate
 
 
-
 def find_config_dir() -> Path:
     """The project's Hydra configs: the copy installed with the package, else the checkout's ``configs/``.
 
