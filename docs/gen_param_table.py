@@ -25,7 +25,6 @@ import argparse
 import difflib
 import re
 import sys
-from dataclasses import MISSING as NO_DEFAULT
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sim import params  # noqa: E402
+from sim.param_docs import allowed, default_of, value, walk  # noqa: E402
 from sim.policies import REGISTRY  # noqa: E402
 
 ODD = ROOT / "docs" / "ODD.md"
@@ -44,83 +44,6 @@ MAIN_HEADER = ("| config path | default | unit | allowed | meaning | source / st
                "|---|---|---|---|---|---|")
 INSTRUMENT_HEADER = ("| kind | parameter (`policies.<name>.params.`) | default | unit | allowed | meaning "
                      "| source / status |\n|---|---|---|---|---|---|---|")
-
-
-def number(x: float) -> str:
-    """A number as the table writes it: 18000, 0.25, 1e5, 4e6, 2^63-1."""
-    if x == 2**63 - 1:
-        return "2^63-1"
-    if float(x).is_integer() and abs(x) >= 1e5:
-        digits = str(abs(int(x)))
-        mantissa = digits.rstrip("0")
-        exponent = len(digits) - 1
-        lead = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
-        return ("-" if x < 0 else "") + f"{lead}e{exponent}"
-    if float(x).is_integer():
-        return str(int(x))
-    return f"{x:g}"
-
-
-def value(v) -> str:
-    """A default value as the table writes it."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return f"`{v}`"
-    if isinstance(v, list):
-        return "[" + ", ".join(str(x) if isinstance(x, str) else number(x) for x in v) + "]" if v else "[] (empty)"
-    if isinstance(v, dict):
-        return "{} (empty)" if not v else str(v)
-    return number(v)
-
-
-def allowed(meta: dict, default) -> str:
-    """What ``sim.params.validate`` accepts for one field (cross-field rules are in the prose)."""
-    if meta.get("choices"):
-        return "one of " + ", ".join(f"`{c}`" for c in meta["choices"])
-    if isinstance(default, bool):
-        return "true/false"
-    if isinstance(default, list):
-        lo, hi = meta.get("item_lo"), meta.get("item_hi")
-        return f"each item in [{number(lo)}, {number(hi)}]" if lo is not None and hi is not None else "any"
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and hi is not None:
-        return f"[{number(lo)}, {number(hi)}]"
-    if lo is not None:
-        return f">= {number(lo)}"
-    if hi is not None:
-        return f"<= {number(hi)}"
-    return "any"
-
-
-def default_of(f):
-    return f.default if f.default is not NO_DEFAULT else f.default_factory()
-
-
-def sub_schema(f):
-    """The dataclass a field nests, or None for a leaf."""
-    if is_dataclass(f.type):
-        return f.type
-    if f.default_factory is not NO_DEFAULT:
-        d = f.default_factory()
-        if is_dataclass(d):
-            return type(d)
-    return None
-
-
-def walk(schema, prefix: str, seen: set) -> list[tuple[str, object]]:
-    """(config path, field) for every leaf of ``schema``; ``seen`` collects the dataclasses visited."""
-    seen.add(schema)
-    out = []
-    for f in fields(schema):
-        nested = sub_schema(f)
-        if nested is not None:
-            out += walk(nested, f"{prefix}{f.name}.", seen)
-            continue
-        out.append((f"{prefix}{f.name}", f))
-        if schema is params.Config and f.name == "policies":
-            out += walk(params.PolicyConfig, "policies.<name>.", seen)
-    return out
 
 
 def cell(text: str) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 from omegaconf import OmegaConf
 from scipy import stats
 
+from experiments import executors
 from sim import metrics
 from sim.model import AllianceModel
 
@@ -125,6 +126,9 @@ def n_workers(requested: int) -> int:
 def run_jobs(jobs: list[tuple[str, Any]], workers: int = 0, progress: bool = True,
              desc: str = "runs") -> list[ArmResult]:
     """Run ``(arm, cfg)`` jobs, in parallel when ``workers`` != 1; results in job order."""
+    if jobs and jobs[0][1].experiment.executor == "submitit":  # issue 15: replications as submitit jobs
+        return executors.map_replications(run_arm, jobs, jobs[0][1], on_failure=lambda job, message: ArmResult(
+            arm=job[0], seed=int(job[1].seed), error=message))
     workers = min(n_workers(workers), max(len(jobs), 1))
     bar = _progress(len(jobs), desc, progress)
     if workers == 1:

@@ -18,7 +18,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from experiments import frontier, levers, policy_compare, single, uplift
+from experiments import frontier, launchers, levers, policy_compare, single, uplift
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import finite
 from sim.params import ConfigError, register_schema
@@ -117,6 +117,7 @@ def main() -> None:
     register_schema()
     try:
         preflight(sys.argv[1:])
+        launchers.check_launcher(sys.argv[1:])  # issue 15: unknown or uninstalled launcher in one line
     except ConfigError as err:
         print(f"alianzas: configuration error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -11,10 +12,29 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.io import results_root
 from sim.params import Config, ConfigError, PolicyConfig, register_schema, validate
 
-#: The project's Hydra configs (the repo is installed in editable mode).
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+def find_config_dir() -> Path:
+    """The project's Hydra configs: the copy installed with the package, else the checkout's ``configs/``.
+
+    ``pip install .`` ships ``configs/`` as package data under ``sim/configs``
+    (pyproject.toml maps it there); an editable install or a plain checkout has
+    only the top-level folder.
+    """
+    packaged = Path(str(resources.files("sim") / "configs"))
+    if (packaged / "config.yaml").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "configs"
+
+
+#: The folder Hydra composes configs from (see ``find_config_dir``).
+CONFIG_DIR = find_config_dir()
+
+# ``${results_root:}`` in configs/config.yaml: run folders go under the checkout's
+# results/, or under ./results/ when the package runs outside a checkout.
+OmegaConf.register_new_resolver("results_root", lambda: str(results_root()), replace=True)
 
 
 def config_error_line(err: Exception) -> str:

@@ -27,6 +27,22 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf", "matplotlib")
 
 
+def results_root(cwd: Path | None = None) -> Path:
+    """Where run and sweep folders go: ``results/`` of the alianzas checkout that ``cwd`` is in, else ``cwd/results``.
+
+    A checkout is a folder holding ``configs/config.yaml`` and a ``pyproject.toml``
+    of the project named alianzas; an installed package run from any other
+    folder writes there.
+    """
+    here = Path.cwd() if cwd is None else Path(cwd)
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if (folder / "configs" / "config.yaml").is_file() and pyproject.is_file() \
+                and 'name = "alianzas"' in pyproject.read_text(errors="replace"):
+            return folder / "results"
+    return here / "results"
+
+
 def now_iso() -> str:
     """Current UTC time, ISO 8601."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

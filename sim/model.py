@@ -8,11 +8,10 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
 
 from agents.alliance import Alliance
 from agents.firm import Firm
-from sim import demography, economy, metrics
+from sim import demography, economy, mesa_compat, metrics
 from sim.ledger import Ledger
 from sim.lifecycle import AllianceProcess
 from sim.market import Market
@@ -72,13 +71,17 @@ class AllianceModel(mesa.Model):
         n_initial: size of the initial population (rows ``0..n_initial-1``).
     """
 
-    def __init__(self, cfg: Any = None):
-        if cfg is None:
-            from sim.config import load_config
-            cfg = load_config()
-        if isinstance(cfg, DictConfig):
-            from sim.config import check
-            cfg = check(cfg)
+    def __init__(self, cfg: Any = None, *, rng: Any = None, **params: Any):
+        """Build the world from ``cfg`` (a composed config or ``Config``), or from the defaults.
+
+        Args:
+            cfg: a config from ``sim.load_config`` or a ``Config`` object; None for the defaults.
+            rng: Mesa's seed argument (int, SeedSequence or Generator); replaces ``seed``.
+            **params: instead of ``cfg``, parameters by name, validated as on the command
+                line: top-level or dotted (``seed=3``, ``**{"firms.n_firms": 500}``), a
+                unique leaf name (``n_firms=500``) or a config group (``scenario="crisis"``).
+        """
+        cfg = mesa_compat.resolve_config(cfg, rng, params)
         super().__init__(rng=int(cfg.seed))
         self.cfg = cfg
         self.streams = RandomStreams(cfg.seed)
@@ -108,6 +111,7 @@ class AllianceModel(mesa.Model):
         if self.alliances is not None:
             self.alliances.formation_hooks.append(lambda model, rows: self.policies.run("after_formation", rows))
         self.running = True
+        self.datacollector = mesa_compat.SeriesCollector()
         self._record_panel()
 
     @classmethod
@@ -204,6 +208,8 @@ class AllianceModel(mesa.Model):
     def record(self) -> None:
         """Append this month's model-level series; snapshot the firm panel when due."""
         self._series.append(metrics.month_record(self))
+        self.datacollector.collect(self)
+        self.running = self.month < self.cfg.months  # Mesa's tools (batch_run, SolaraViz) stop at the horizon
         crisis = self.cfg.market.crisis
         if crisis.enabled and self.month == crisis.start_month - 1:
             self.crisis_cohort = self.living_rows  # firms alive at the onset of the crisis
@@ -276,6 +282,11 @@ class AllianceModel(mesa.Model):
         return np.flatnonzero(self.firms.view("alive"))
 
     # ---------------------------------------------------------------- outputs
+    @property
+    def series_row(self) -> dict:
+        """The series row of the month just simulated (what the DataCollector records)."""
+        return self._series[-1]
+
     def series(self) -> pd.DataFrame:
         """Model-level monthly series (one row per simulated month)."""
         return pd.DataFrame(self._series)

@@ -310,6 +310,23 @@ class PolicyConfig:
     params: dict = field(default_factory=dict, metadata={"doc": "instrument parameters (its Params schema)"})
 
 
+@dataclass
+class SubmititConfig:
+    """Replications sent as jobs through submitit (``experiment.executor=submitit``)."""
+
+    cluster: str = param("auto", choices=("auto", "slurm", "local", "debug"),
+                         doc="auto: Slurm where sbatch exists, else local processes; debug runs in this process")
+    replications_per_job: int = param(20, 1, 100_000, "replications",
+                                      "replications (seed x arm) run one after another in one job")
+    partition: str = param("", doc="Slurm partition (sbatch --partition); empty uses the cluster's default")
+    timeout_min: int = param(60, 1, 100_000, "minutes", "wall-clock limit of one job (sbatch --time)")
+    mem_gb: float = param(2.0, 0.1, 10_000, "GB", "memory of one job (sbatch --mem)")
+    cpus_per_task: int = param(1, 1, 1024, "cores", "cores of one job")
+    array_parallelism: int = param(64, 1, 100_000, "jobs", "jobs of the array running at once")
+    folder: str = param("", doc="submitit's logs and pickled jobs; empty: <results>/submitit/<job id>")
+
+
+EXECUTORS = ("processes", "submitit")
 EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare")
 INSTRUMENT_KINDS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 
@@ -326,6 +343,10 @@ class ExperimentConfig:
     progress: bool = param(True, doc="show a progress bar")
     per_firm: bool = param(False, doc="record every firm's monthly revenue and alliance in each arm, for "
                                       "per-firm counterfactuals (uplift: effect on the allied)")
+    executor: str = param("processes", choices=EXECUTORS,
+                          doc="where replications run: processes (experiment.workers local processes) or "
+                              "submitit (jobs on Slurm or local, experiment.submitit.*)")
+    submitit: SubmititConfig = field(default_factory=SubmititConfig)
     target_uplift: float = param(0.20, -1, 10, "share", "uplift threshold of the frontier (001: up to 20%)")
     grid: list = param([], doc="uplift_frontier: sweeps in Hydra's syntax, one 'path=v1,v2,...' per "
                                "parameter; every combination is run")

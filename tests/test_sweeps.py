@@ -3,9 +3,9 @@
 The multirun tests start ``python -m experiments.run -m sweep=<name>`` as a
 subprocess, on a reduced grid (the first and last value of each swept
 parameter, given on the command line, which replaces the file's values). One
-of them runs the joblib launcher with the file's two worker processes; the
-others set ``hydra.launcher.n_jobs=1`` (joblib then runs the jobs in its own
-process), which keeps the suite fast.
+of them runs the default joblib launcher on every core; the others set
+``hydra.launcher.n_jobs=1`` (joblib then runs the jobs in its own process),
+which keeps the suite fast. tests/test_cluster.py runs one through submitit.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from experiments import collect
 from experiments.run import preflight
@@ -41,7 +42,7 @@ OUTCOMES = {"uplift": ("uplift_revenue", "uplift_revenue_lo", "uplift_revenue_hi
             "policy_compare": ("instruments.credit.public_cost", "instruments.credit.extra_firm_years",
                                "instruments.training.public_cost")}
 
-#: The sweep that runs with its own joblib settings (two worker processes).
+#: The sweep that runs with the default joblib settings (every core).
 PARALLEL_SWEEP = "compatibility_control"
 
 
@@ -78,12 +79,15 @@ def test_there_are_sweep_files():
 
 
 @pytest.mark.parametrize("name", SWEEP_FILES)
-def test_sweep_file_sweeps_the_uplift_experiment_on_two_joblib_workers(name):
-    """The file selects multirun on the joblib launcher (2 jobs), its experiment in one process, a grid."""
+def test_sweep_file_sweeps_its_experiment_and_names_no_launcher(name):
+    """The file selects multirun, its experiment in one process and a grid; the launcher is the primary
+    config's default (joblib on local cores), since a sweep file names no launcher or launcher option."""
     cfg = sweep_config(name)
     assert str(cfg.hydra.mode).endswith("MULTIRUN"), f"{name}: expected hydra.mode MULTIRUN, got {cfg.hydra.mode}"
-    assert cfg.hydra.launcher._target_.endswith("JoblibLauncher"), f"{name}: expected the joblib launcher"
-    assert cfg.hydra.launcher.n_jobs == 2, f"{name}: expected n_jobs 2, got {cfg.hydra.launcher.n_jobs}"
+    assert cfg.hydra.launcher._target_.endswith("JoblibLauncher"), f"{name}: expected the default joblib launcher"
+    raw = OmegaConf.load(CONFIG_DIR / "sweep" / f"{name}.yaml")
+    assert "launcher" not in raw.get("hydra", {}), f"{name}: expected no hydra.launcher options in the file"
+    assert not [d for d in raw.get("defaults", []) if "launcher" in str(d)], f"{name}: expected no launcher choice"
     kind = SWEEP_KIND.get(name, "uplift")
     assert cfg.experiment.kind == kind, f"{name}: expected the {kind} experiment, got {cfg.experiment.kind}"
     assert cfg.experiment.workers == 1 and not cfg.experiment.progress, (
