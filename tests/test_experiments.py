@@ -37,6 +37,7 @@ SHRINK_EXTRA = {
     # Alliances form from month 24 (alliances.search.min_age_months) and
     # alliance_end_share_60m needs 60 months of follow-up after that.
     "compatibility_vs_contracts": ("months=96",),
+    "validate": ("firms.n_firms=200", "experiment.targets=[survival_12m,survival_60m,crisis_mortality_17m]"),
 }
 
 #: Per experiment kind: its markdown report, its main table and the summary keys that must be finite.
@@ -52,6 +53,8 @@ OUTPUTS = {
     "policy_compare": ("policy_brief.md", "instruments", [f"instruments.{kind}.{k}" for kind in INSTRUMENT_KINDS
                                                           for k in ("public_cost", "extra_firm_years",
                                                                     "extra_revenue")]),
+    "validate": ("validation.md", "validation", [f"targets.{t}.{k}" for t in ("survival_12m", "crisis_mortality_17m")
+                                                 for k in ("model", "ci_lo", "ci_hi")]),
 }
 
 #: Alliance benefits switched off: shared purchasing, market access and knowledge.
