@@ -172,3 +172,38 @@ def target_fit(fit: pd.DataFrame, per_seed: dict, path: Path, title: str) -> Pat
     axes[0].legend(frameon=False, fontsize=7, loc="upper right", ncol=2)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def optimisation_history(numbers: list[int], losses: list[float], path: Path) -> Path:
+    """Loss of every finished trial in the order run, and the best loss so far."""
+    fig, ax = _figure(7, 4.5)
+    loss = np.asarray(losses, dtype=float)
+    ax.plot(numbers, loss, "o", alpha=0.6, label="trial")
+    ax.step(numbers, np.minimum.accumulate(loss), where="post", color="black", label="best so far")
+    if np.all(loss > 0) and loss.max() / loss.min() > 100:
+        ax.set_yscale("log")
+    ax.set(xlabel="trial", ylabel="calibration loss (sum of squared half-band distances)",
+           title="Optimisation history")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def parameters_vs_loss(trials: pd.DataFrame, names: list[str], path: Path) -> Path:
+    """One panel per free parameter: its value in each trial against the trial's loss (best trial marked)."""
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = Figure(figsize=(3.3 * cols, 2.8 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    best = trials["loss"].idxmin()
+    for ax, name in zip(axes, names):
+        ax.plot(trials[name], trials["loss"], "o", alpha=0.6)
+        ax.plot([trials.loc[best, name]], [trials.loc[best, "loss"]], "*", color="red", ms=12)
+        if (trials["loss"] > 0).all() and trials["loss"].max() / trials["loss"].min() > 100:
+            ax.set_yscale("log")
+        ax.set(xlabel=name, ylabel="loss")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Free parameters against the loss (red: best trial)")
+    return _save(fig, path)

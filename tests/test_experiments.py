@@ -38,6 +38,7 @@ SHRINK_EXTRA = {
     # alliance_end_share_60m needs 60 months of follow-up after that.
     "compatibility_vs_contracts": ("months=96",),
     "validate": ("firms.n_firms=200", "experiment.targets=[survival_12m,survival_60m,crisis_mortality_17m]"),
+    "calibrate": ("experiment.n_trials=2", "experiment.targets=[survival_12m,survival_60m]"),
 }
 
 #: Per experiment kind: its markdown report, its main table and the summary keys that must be finite.
@@ -55,6 +56,7 @@ OUTPUTS = {
                                                                     "extra_revenue")]),
     "validate": ("validation.md", "validation", [f"targets.{t}.{k}" for t in ("survival_12m", "crisis_mortality_17m")
                                                  for k in ("model", "ci_lo", "ci_hi")]),
+    "calibrate": ("calibration.md", "fit", ["best_loss", "fit.survival_12m.model", "fit.survival_60m.model"]),
 }
 
 #: Alliance benefits switched off: shared purchasing, market access and knowledge.
