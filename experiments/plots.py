@@ -207,3 +207,25 @@ def parameters_vs_loss(trials: pd.DataFrame, names: list[str], path: Path) -> Pa
         ax.set_visible(False)
     fig.suptitle("Free parameters against the loss (red: best trial)")
     return _save(fig, path)
+
+
+def sensitivity_indices(indices: pd.DataFrame, outcome: str, method: str, path: Path) -> Path:
+    """Bar chart of one outcome's indices with their 95% bootstrap intervals."""
+    d = indices[indices["outcome"] == outcome]
+    fig = Figure(figsize=(7, 0.45 * len(d) + 1.6))
+    ax = fig.subplots()
+    y = np.arange(len(d))
+    if method == "morris":
+        ax.barh(y, d["mu_star"], xerr=d["mu_star_conf"], capsize=3, alpha=0.8, label="mu* (mean |effect|)")
+        ax.plot(d["sigma"], y, "D", color="black", label="sigma (spread of effects)")
+        ax.set_xlabel(f"elementary effect on {outcome} (its unit)")
+    else:
+        ax.barh(y - 0.2, d["S1"], height=0.4, xerr=d["S1_conf"], capsize=3, label="first order S1")
+        ax.barh(y + 0.2, d["ST"], height=0.4, xerr=d["ST_conf"], capsize=3, label="total order ST")
+        ax.set_xlabel(f"share of the variance of {outcome}")
+    ax.set_yticks(y, d["factor"])
+    ax.invert_yaxis()
+    ax.set_title(f"{method.capitalize()} indices: {outcome} (95% bootstrap CI)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)

@@ -18,14 +18,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from experiments import calibrate, frontier, levers, policy_compare, single, uplift, validate
+from experiments import calibrate, frontier, levers, policy_compare, sensitivity, single, uplift, validate
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import finite
 from sim.params import ConfigError, register_schema
 
 EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
                "compatibility_vs_contracts": levers.run, "policy_compare": policy_compare.run,
-               "validate": validate.run, "calibrate": calibrate.run}
+               "validate": validate.run, "calibrate": calibrate.run, "sensitivity": sensitivity.run}
 MAX_PREFLIGHT = 2000
 log = logging.getLogger("alianzas")
 

@@ -308,7 +308,7 @@ class PolicyConfig:
 
 
 EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare",
-                    "validate", "calibrate")
+                    "validate", "calibrate", "sensitivity")
 INSTRUMENT_KINDS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 
 
