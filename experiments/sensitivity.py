@@ -34,6 +34,7 @@ Run: ``python -m experiments.run experiment=sensitivity`` (Morris) or
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -79,26 +80,43 @@ def design(cfg: Any, factors: list[Factor]) -> np.ndarray:
     return sobol_sample.sample(prob, N=ex.n_samples, calc_second_order=False, seed=int(cfg.seed))
 
 
-def arms_at(point_cfg: Any) -> dict[str, dict]:
-    """The arms of one sample point: the uplift's two worlds, and the instrument on top of alliances."""
+def instrument_policy(cfg: Any):
+    """The instrument's ``PolicyConfig`` as ``configs/policy/<kind>.yaml`` defines it (None for ``none``).
+
+    Composed once per experiment: a Hydra composition costs about a second, a sample point much less.
+    """
+    kind = cfg.experiment.instrument
+    return None if kind == "none" else check(load_config(f"policy={kind}")).policies[kind]
+
+
+def arms_at(point_cfg: Any, policy) -> dict[str, dict]:
+    """The arms of one sample point: the uplift's two worlds, and the instrument on top of alliances,
+    with ``policy_compare``'s window and the point's budget."""
     arms = {name: dict(overrides) for name, overrides in ARMS.items()}
-    ex = point_cfg.experiment
-    if ex.instrument != "none":
-        pol = check(load_config(f"policy={ex.instrument}")).policies[ex.instrument]
+    if policy is not None:
+        ex = point_cfg.experiment
+        pol = copy.deepcopy(policy)
         pol.start_month, pol.stop_month, pol.budget = ex.policy_start_month, ex.policy_stop_month, ex.budget
         arms[POLICY_ARM] = {"alliances.enabled": True, "policies": {ex.instrument: pol}}
     return arms
 
 
-def point_jobs(cfg: Any, X: np.ndarray, factors: list[Factor]) -> list[tuple[str, Any]]:
-    """Every (point, arm, seed) run; the arm name is ``<point>|<arm>``."""
+def point_jobs(cfg: Any, X: np.ndarray, factors: list[Factor], policy=None) -> list[tuple[str, Any]]:
+    """Every (point, arm, seed) run; the arm name is ``<point>|<arm>``. ``policy``: ``instrument_policy(cfg)``."""
     jobs = []
     for i, row in enumerate(X):
         pcfg = exploratory.apply(cfg, dict(zip([f.name for f in factors], row)), factors)
+        arms = arms_at(pcfg, policy)
         for k in range(cfg.experiment.n_seeds):
-            for arm, overrides in arms_at(pcfg).items():
+            for arm, overrides in arms.items():
                 jobs.append((f"{i}|{arm}", with_overrides(pcfg, seed=int(cfg.seed) + k, **overrides)))
     return jobs
+
+
+def _mean(values: list) -> float:
+    """Mean of the defined values (NaN when none is)."""
+    defined = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(defined)) if defined else float("nan")
 
 
 def point_outcomes(results: list) -> dict[str, float]:
@@ -107,9 +125,7 @@ def point_outcomes(results: list) -> dict[str, float]:
     on = [r.summary for r in results if r.arm == "alliances" and r.error is None]
     out = {"uplift_revenue": float(table["uplift_revenue"].mean()) if len(table) else np.nan,
            "survival_effect_60m": float(table["survival_effect_60m"].mean()) if len(table) else np.nan,
-           "alliance_relational_failure_60m": float(np.nanmean(
-               [s["alliance_relational_failure_60m"] if s["alliance_relational_failure_60m"] is not None
-                else np.nan for s in on])) if on else np.nan}
+           "alliance_relational_failure_60m": _mean([s["alliance_relational_failure_60m"] for s in on])}
     base = {r.seed: r.summary for r in results if r.arm == "alliances" and r.error is None}
     pol = [(r.summary, base[r.seed]) for r in results if r.arm == POLICY_ARM and r.error is None and r.seed in base]
     if pol:
@@ -199,8 +215,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="sensitivity")
 
     def work() -> tuple[dict, list]:
-        results = run_jobs(point_jobs(cfg, X, factors), ex.workers, ex.progress, "sensitivity runs",
-                           runner=measure_run)
+        results = run_jobs(point_jobs(cfg, X, factors, instrument_policy(cfg)), ex.workers, ex.progress,
+                           "sensitivity runs", runner=measure_run)
         failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
         points = pd.concat([pd.DataFrame(X, columns=[f.name for f in factors]),
                             outcomes_table(results, len(X)).drop(columns="point")], axis=1)
