@@ -161,7 +161,7 @@ def write_calibrated(name: str, params: dict, source: str, folder: Path = CALIBR
 def conclusion(kind: str, summary: dict) -> str:
     """The headline conclusion of one robustness rerun, as a comparable label."""
     if kind == "uplift":
-        m, (lo, hi) = summary["uplift_revenue"], summary["uplift_revenue_ci"]
+        lo, hi = summary["uplift_revenue_ci"]
         sign = "positive" if lo is not None and lo > 0 else "negative" if hi is not None and hi < 0 else \
             "not significant"
         return f"uplift {sign}"
@@ -262,8 +262,9 @@ def run(cfg: Any, out_dir: Path) -> dict:
         in_order = sorted(trials, key=lambda t: t.number)
         figs = {"history": plots.optimisation_history([t.number for t in in_order], [t.value for t in in_order],
                                                       path / "figures" / "optimisation_history.png"),
-                "parameters": plots.parameters_vs_loss(pd.DataFrame([{**t.params, "loss": t.value} for t in trials]),
-                                                       [f.name for f in free], path / "figures" / "parameters_vs_loss.png")}
+                "parameters": plots.parameters_vs_loss(
+                    pd.DataFrame([{**t.params, "loss": t.value} for t in trials]), [f.name for f in free],
+                    path / "figures" / "parameters_vs_loss.png")}
         figs = {k: str(v.relative_to(path)) for k, v in figs.items()}
         robust = robustness(cfg, path, study, free) if ex.robustness_experiment != "none" else None
         if robust is not None:

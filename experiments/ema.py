@@ -61,7 +61,8 @@ class PairedReplication:
     def __call__(self, **values: float) -> dict[str, float]:
         """Run the point's arms and seeds in this process; a factor EMA does not set keeps its configured value."""
         row = np.array([[values.get(ema_name(f.name), configured(self.cfg, f.name)) for f in self.factors]])
-        results = run_jobs(point_jobs(self.cfg, row, self.factors, self.policy), workers=1, progress=False, runner=measure_run)
+        results = run_jobs(point_jobs(self.cfg, row, self.factors, self.policy), workers=1, progress=False,
+                           runner=measure_run)
         out = outcomes_table(results, 1).iloc[0]
         return {o: float(out.get(o, np.nan)) for o in OUTCOMES}
 

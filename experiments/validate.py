@@ -120,7 +120,8 @@ def report_table(fit: pd.DataFrame) -> str:
     rows = ["| target | role | model (95% CI) | literature | band | verdict |", "|---|---|---|---|---|---|"]
     for r in fit.itertuples():
         ci = f" ({_num(r.ci_lo)} to {_num(r.ci_hi)})" if np.isfinite(r.ci_lo) else ""
-        rows.append(f"| `{r.target}` | {r.role} | {_num(r.model)}{ci} | {_num(r.value) if np.isfinite(r.value) else '-'}"
+        value = _num(r.value) if np.isfinite(r.value) else "-"
+        rows.append(f"| `{r.target}` | {r.role} | {_num(r.model)}{ci} | {value}"
                     f" | {r.band} | {'pass' if r.passes else '**FAIL**'} |")
     return "\n".join(rows)
 

@@ -24,7 +24,8 @@ def gen():
 def test_documents_quote_the_committed_results(gen):
     problems = gen.check()
     assert not problems, ("README.md or docs/ODD.md disagrees with docs/numbers.json; run "
-                          "`python docs/gen_numbers.py --write` (or --run after a model change):\n" + "\n".join(problems))
+                          "`python docs/gen_numbers.py --write` (or --run after a model change):\n"
+                          + "\n".join(problems))
 
 
 def test_every_block_is_used_and_every_source_is_recorded(gen):

@@ -33,7 +33,7 @@ def test_morris_screen_finds_the_inert_factor_and_the_active_one(tmp_path):
     change what alliances do: mu* > 0 for the revenue uplift."""
     summary, indices = run_sensitivity(tmp_path, "experiment.n_samples=2")
     assert summary["n_points"] == 2 * (2 + 1) and summary["n_runs"] == 6 * 2 * 3
-    assert set(indices["outcome"]) == set(sensitivity.OUTCOMES), f"expected every outcome, got {set(indices['outcome'])}"
+    assert set(indices["outcome"]) == set(sensitivity.OUTCOMES), f"expected every outcome, got {indices['outcome']}"
     by = indices.set_index(["outcome", "factor"])
     for outcome in sensitivity.OUTCOMES:
         assert by.loc[(outcome, "market.crisis.depth"), "mu_star"] == 0.0, (
