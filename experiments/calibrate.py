@@ -82,8 +82,19 @@ def suggest(trial: optuna.Trial, f: Factor) -> float | int:
     return trial.suggest_float(f.name, f.lo, f.hi)
 
 
-def open_study(folder: Path, seed: int, free: list[Factor], targets: list[Target], resume: bool) -> optuna.Study:
-    """Create or load the study in ``folder/study.db``; on resume, check it fits the same problem."""
+def configured_point(cfg: Any, free: list[Factor]) -> dict | None:
+    """The configured values of the free parameters (the defaults, unless overridden), if all are in range."""
+    point = {f.name: f.value(exploratory.configured(cfg, f.name)) for f in free}
+    return point if all(f.lo <= point[f.name] <= f.hi for f in free) else None
+
+
+def open_study(folder: Path, seed: int, free: list[Factor], targets: list[Target], resume: bool,
+               start: dict | None = None) -> optuna.Study:
+    """Create or load the study in ``folder/study.db``; on resume, check it fits the same problem.
+
+    A new study's first trial is ``start`` (the configured values), so the calibration is
+    measured against the point it would replace.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = f"sqlite:///{folder / 'study.db'}"
     study = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=resume, direction="minimize",
@@ -93,6 +104,8 @@ def open_study(folder: Path, seed: int, free: list[Factor], targets: list[Target
     if resume and stored != problem:
         raise ConfigError(f"experiment.resume: the study in {folder} fits {stored}, not {problem}; resume with "
                           "the same free parameters and targets")
+    if not resume and start is not None:
+        study.enqueue_trial(start)
     for key, value in problem.items():
         study.set_user_attr(key, value)
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -196,11 +209,15 @@ def write_report(folder: Path, cfg: Any, study: optuna.Study, free: list[Factor]
     trials = complete_trials(study)
     best = trials[0]
     seeds = seed_list(cfg)
+    trials_by_number = {t.number: t for t in trials}
+    start_is_0 = 0 in trials_by_number and trials_by_number[0].params == configured_point(cfg, free)
     lines = ["# Calibration", "",
              f"{len(trials)} finished trials (Optuna TPE, study `{folder / 'study.db'}`); each candidate ran "
              f"seeds {seeds[0]} to {seeds[-1]} ({len(seeds)} replications, the same for every candidate), "
              f"{cfg.firms.n_firms} initial firms. Loss: sum over targets of ((model - value) / half band)^2.", "",
-             f"Best trial {best.number}, loss {best.value:.4g}.", "",
+             f"Best trial {best.number}, loss {best.value:.4g}"
+             + (f"; trial 0 is the configured point, loss {trials_by_number[0].value:.4g}." if start_is_0 else "."),
+             "",
              "| free parameter | range | best |", "|---|---|---|",
              *[f"| `{f.name}` | [{f.lo:g}, {f.hi:g}] | {best.params[f.name]:.4g} |" for f in free], "",
              "## Fit of every target at the best trial", "", report_table(fit), ""]
@@ -241,7 +258,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     folder = RunFolder(path, cfg, seed=cfg.seed, kind="calibrate")
 
     def work() -> tuple[dict, list]:
-        study = open_study(path, int(cfg.seed), free, targets, resume)
+        study = open_study(path, int(cfg.seed), free, targets, resume, configured_point(cfg, free))
         optimise(cfg, study, free, targets)
         trials = complete_trials(study)
         if not trials:

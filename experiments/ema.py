@@ -25,7 +25,7 @@ import numpy as np
 
 from experiments import exploratory
 from experiments.compare import run_jobs
-from experiments.exploratory import Factor
+from experiments.exploratory import Factor, configured
 from experiments.sensitivity import OUTCOMES, instrument_policy, outcomes_table, point_jobs
 from experiments.targets import measure_run
 from sim.config import check, load_config
@@ -34,14 +34,6 @@ from sim.config import check, load_config
 def ema_name(path: str) -> str:
     """A config path as an EMA parameter name (EMA passes names as Python keywords)."""
     return path.replace(".", "__")
-
-
-def configured(cfg: Any, path: str) -> float:
-    """The value of a dotted config path in ``cfg``."""
-    node = cfg
-    for part in path.split("."):
-        node = getattr(node, part)
-    return float(node)
 
 
 class PairedReplication:

@@ -119,6 +119,14 @@ def load(name: str = "default") -> Exploratory:
         outcomes=dict(raw.get("outcomes") or {}))
 
 
+def configured(cfg: Any, path: str) -> float:
+    """The value of a dotted config path in ``cfg``."""
+    node = cfg
+    for part in path.split("."):
+        node = getattr(node, part)
+    return float(node)
+
+
 def apply(cfg: Any, point: dict[str, float], factors: list[Factor]) -> Any:
     """A copy of ``cfg`` with each factor set to its value in ``point``."""
     return with_overrides(cfg, **{f.name: f.value(point[f.name]) for f in factors})

@@ -42,6 +42,9 @@ def test_shrunken_calibration_writes_best_parameters_fit_and_figures(tmp_path):
     assert best["loss"] == pytest.approx(recomputed), "expected the stored loss to be the fit table's loss"
     trials = pd.read_parquet(tmp_path / "trials.parquet")
     assert best["loss"] == pytest.approx(trials["value"].min())
+    first = stored_trials(tmp_path)[0].params
+    assert first == {"firms.mean_margin": 0.005, "firms.p_closure": 0.001}, (
+        f"expected the first trial at the configured (default) values, got {first}")
     report = (tmp_path / "calibration.md").read_text()
     assert report.startswith("# Calibration") and "| `survival_12m` |" in report
     for name in ("optimisation_history", "parameters_vs_loss"):
