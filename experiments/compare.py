@@ -17,7 +17,7 @@ import os
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from omegaconf import OmegaConf
@@ -124,23 +124,27 @@ def n_workers(requested: int) -> int:
 
 
 def run_jobs(jobs: list[tuple[str, Any]], workers: int = 0, progress: bool = True,
-             desc: str = "runs") -> list[ArmResult]:
-    """Run ``(arm, cfg)`` jobs, in parallel when ``workers`` != 1; results in job order."""
+             desc: str = "runs", runner: Callable[[tuple[str, Any]], ArmResult] = run_arm) -> list[ArmResult]:
+    """Run ``(arm, cfg)`` jobs, in parallel when ``workers`` != 1; results in job order.
+
+    ``runner`` (a module-level function, so worker processes can import it) runs and
+    measures one job; ``run_arm`` by default.
+    """
     if jobs and jobs[0][1].experiment.executor == "submitit":  # issue 15: replications as submitit jobs
-        return executors.map_replications(run_arm, jobs, jobs[0][1], on_failure=lambda job, message: ArmResult(
+        return executors.map_replications(runner, jobs, jobs[0][1], on_failure=lambda job, message: ArmResult(
             arm=job[0], seed=int(job[1].seed), error=message))
     workers = min(n_workers(workers), max(len(jobs), 1))
     bar = _progress(len(jobs), desc, progress)
     if workers == 1:
         out = []
         for job in jobs:
-            out.append(run_arm(job))
+            out.append(runner(job))
             bar.update(1)
     else:
         # forkserver: workers start from a clean process, not a fork of a threaded parent.
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
             out = []
-            for res in pool.map(run_arm, jobs, chunksize=1):
+            for res in pool.map(runner, jobs, chunksize=1):
                 out.append(res)
                 bar.update(1)
     bar.close()

@@ -121,3 +121,111 @@ def response_curves(table: pd.DataFrame, x: str, columns: list[str], path: Path,
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def cumulative_incidence(cif: pd.DataFrame, path: Path, title: str, band: tuple | None = None,
+                         at: float | None = None, band_label: str = "") -> Path:
+    """Cumulative incidence by cause with 95% bands; ``cif`` has group, month, mean, lo, hi.
+
+    ``band`` (lo, hi) at month ``at`` is drawn as a vertical bar: the target range of the group named
+    ``band_label``.
+    """
+    fig, ax = _figure(7, 4.5)
+    for group, d in cif.groupby("group", sort=False):
+        line, = ax.step(d["month"], d["mean"], where="post", label=group)
+        ax.fill_between(d["month"], d["lo"], d["hi"], step="post", alpha=0.15, color=line.get_color())
+    if band is not None and at is not None:
+        ax.plot([at, at], band, color="black", lw=6, alpha=0.3, solid_capstyle="butt",
+                label=f"target band: {band_label}")
+    ax.set(xlabel="months since the alliance formed", ylabel="cumulative share of alliances ended",
+           ylim=(0, 1), title=title)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def target_fit(fit: pd.DataFrame, per_seed: dict, path: Path, title: str) -> Path:
+    """One panel per target: values per seed (dots), their mean with 95% CI, the band and the literature value.
+
+    ``fit`` has target, statistic, model, ci_lo, ci_hi, band_lo, band_hi, value (NaN for none);
+    ``per_seed`` maps a target to its per-seed values. Each panel has its own scale.
+    """
+    fig = Figure(figsize=(7, 1.3 * len(fit) + 0.8))
+    axes = np.atleast_1d(fig.subplots(len(fit), 1, squeeze=False)[:, 0])
+    for ax, r in zip(axes, fit.itertuples()):
+        vals = np.asarray(per_seed.get(r.target, []), dtype=float)
+        known = [v for v in (r.band_lo, r.band_hi, r.value, r.ci_lo, r.ci_hi, *vals) if np.isfinite(v)]
+        span = (max(known) - min(known)) or 1.0
+        lo = r.band_lo if np.isfinite(r.band_lo) else min(known) - span
+        hi = r.band_hi if np.isfinite(r.band_hi) else max(known) + span
+        ax.axvspan(lo, hi, color="tab:green", alpha=0.2, label="target band")
+        ax.plot(vals, np.full(len(vals), 0.2), ".", color="grey", alpha=0.6, label="model, one seed")
+        ax.errorbar([r.model], [0], xerr=[[r.model - r.ci_lo], [r.ci_hi - r.model]], fmt="o", color="tab:blue",
+                    capsize=4, label="model mean, 95% CI")
+        if np.isfinite(r.value):
+            ax.plot([r.value], [0], "x", color="black", ms=9, label="literature value")
+        ax.set_xlim(min(known) - 0.25 * span, max(known) + 0.25 * span)
+        ax.set_ylim(-0.5, 0.5)
+        ax.set_yticks([])
+        ax.set_title(f"{r.target} ({r.statistic})", fontsize=9, loc="left")
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].legend(frameon=False, fontsize=7, loc="upper right", ncol=2)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def optimisation_history(numbers: list[int], losses: list[float], path: Path) -> Path:
+    """Loss of every finished trial in the order run, and the best loss so far."""
+    fig, ax = _figure(7, 4.5)
+    loss = np.asarray(losses, dtype=float)
+    ax.plot(numbers, loss, "o", alpha=0.6, label="trial")
+    ax.step(numbers, np.minimum.accumulate(loss), where="post", color="black", label="best so far")
+    if np.all(loss > 0) and loss.max() / loss.min() > 100:
+        ax.set_yscale("log")
+    ax.set(xlabel="trial", ylabel="calibration loss (sum of squared half-band distances)",
+           title="Optimisation history")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def parameters_vs_loss(trials: pd.DataFrame, names: list[str], path: Path) -> Path:
+    """One panel per free parameter: its value in each trial against the trial's loss (best trial marked)."""
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = Figure(figsize=(3.3 * cols, 2.8 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    best = trials["loss"].idxmin()
+    for ax, name in zip(axes, names):
+        ax.plot(trials[name], trials["loss"], "o", alpha=0.6)
+        ax.plot([trials.loc[best, name]], [trials.loc[best, "loss"]], "*", color="red", ms=12)
+        if (trials["loss"] > 0).all() and trials["loss"].max() / trials["loss"].min() > 100:
+            ax.set_yscale("log")
+        ax.set(xlabel=name, ylabel="loss")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Free parameters against the loss (red: best trial)")
+    return _save(fig, path)
+
+
+def sensitivity_indices(indices: pd.DataFrame, outcome: str, method: str, path: Path) -> Path:
+    """Bar chart of one outcome's indices with their 95% bootstrap intervals."""
+    d = indices[indices["outcome"] == outcome]
+    fig = Figure(figsize=(7, 0.45 * len(d) + 1.6))
+    ax = fig.subplots()
+    y = np.arange(len(d))
+    if method == "morris":
+        ax.barh(y, d["mu_star"], xerr=d["mu_star_conf"], capsize=3, alpha=0.8, label="mu* (mean |effect|)")
+        ax.plot(d["sigma"], y, "D", color="black", label="sigma (spread of effects)")
+        ax.set_xlabel(f"elementary effect on {outcome} (its unit)")
+    else:
+        ax.barh(y - 0.2, d["S1"], height=0.4, xerr=d["S1_conf"], capsize=3, label="first order S1")
+        ax.barh(y + 0.2, d["ST"], height=0.4, xerr=d["ST_conf"], capsize=3, label="total order ST")
+        ax.set_xlabel(f"share of the variance of {outcome}")
+    ax.set_yticks(y, d["factor"])
+    ax.invert_yaxis()
+    ax.set_title(f"{method.capitalize()} indices: {outcome} (95% bootstrap CI)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)

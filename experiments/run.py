@@ -18,13 +18,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from experiments import frontier, launchers, levers, policy_compare, single, uplift
+from experiments import calibrate, frontier, launchers, levers, policy_compare, sensitivity, single, uplift, validate
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import finite
 from sim.params import ConfigError, register_schema
 
 EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
-               "compatibility_vs_contracts": levers.run, "policy_compare": policy_compare.run}
+               "compatibility_vs_contracts": levers.run, "policy_compare": policy_compare.run,
+               "validate": validate.run, "calibrate": calibrate.run, "sensitivity": sensitivity.run}
 MAX_PREFLIGHT = 2000
 log = logging.getLogger("alianzas")
 
@@ -101,6 +102,11 @@ def hydra_main(cfg: DictConfig) -> dict | None:
     try:
         obj = check(cfg)
         summary = EXPERIMENTS[obj.experiment.kind](obj, out_dir)
+    except ConfigError as err:  # found only by the experiment (a target or uncertainty name, a resume folder)
+        if hc.mode == RunMode.MULTIRUN:
+            raise
+        print(f"alianzas: configuration error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     except Exception as err:
         if hc.mode != RunMode.MULTIRUN:
             raise

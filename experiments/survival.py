@@ -26,15 +26,17 @@ def at_risk_counts(entry: np.ndarray, duration: np.ndarray, died: np.ndarray, ma
     exit or censoring; a firm exiting at age ``a`` traded ``a`` months and is at risk at
     ages ``entry + 1 .. a``.
     """
+    duration = np.asarray(duration, dtype=np.int64)
+    died = np.asarray(died, bool) & (duration <= max_age)  # an exit past max_age is censored at it
     entry = np.clip(np.asarray(entry, dtype=np.int64), 0, max_age)
-    duration = np.clip(np.asarray(duration, dtype=np.int64), 0, max_age)
+    duration = np.clip(duration, 0, max_age)
     starts = np.bincount(entry, minlength=max_age + 1)[: max_age + 1]
     stops = np.bincount(duration, minlength=max_age + 1)[: max_age + 1]
     # at risk at age a: entered before a (entry <= a - 1) and still there at a (duration >= a)
     entered = np.cumsum(starts)[:-1]
     left = np.cumsum(stops)[:-1]
     n = entered - left
-    d = np.bincount(duration[np.asarray(died, bool) & (duration > entry)], minlength=max_age + 1)[1: max_age + 1]
+    d = np.bincount(duration[died & (duration > entry)], minlength=max_age + 1)[1: max_age + 1]
     return np.stack([n, d])
 
 

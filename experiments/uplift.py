@@ -187,7 +187,7 @@ def write_figures(folder: Path, results: list[ArmResult], months: int, subgroups
         survival.survival_curve(seed_lifetimes(results, "alliances", ever_allied=True), "ever allied", months),
         survival.survival_curve(seed_lifetimes(results, "alliances", ever_allied=False), "never allied", months)],
         ignore_index=True)
-    hz = pd.concat([survival.hazard_by_age(seed_lifetimes(results, arm, initial=False), label, months)
+    hz = pd.concat([survival.hazard_by_age(seed_lifetimes(results, arm, initial=None), label, months)
                     for arm, label in ARM_LABELS.items()], ignore_index=True)
     out = {
         "km_worlds": plots.survival_curves(km_worlds, figs / "survival_worlds.png",

@@ -168,3 +168,18 @@ class RunFolder:
     def json(self, name: str, obj: Any) -> Path:
         """Write ``<name>.json`` in the folder."""
         return write_json(self.path / f"{name}.json", obj)
+
+    def complete(self, work: Callable[[], tuple[dict, list]]) -> dict:
+        """Call ``work()``, which returns the summary and the failed runs; write ``summary.json`` and the status.
+
+        The manifest says ``failed`` (with the error) if ``work`` raises, ``completed_with_failures`` if some
+        replications failed, else ``completed``.
+        """
+        try:
+            summary, failed = work()
+            self.json("summary", summary)
+        except Exception as err:
+            self.finish("failed", error=f"{type(err).__name__}: {err}")
+            raise
+        self.finish("completed" if not failed else "completed_with_failures")
+        return summary

@@ -327,7 +327,8 @@ class SubmititConfig:
 
 
 EXECUTORS = ("processes", "submitit")
-EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare")
+EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare",
+                    "validate", "calibrate", "sensitivity")
 INSTRUMENT_KINDS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 
 
@@ -357,6 +358,27 @@ class ExperimentConfig:
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "policy_compare: equal budget of every instrument")
     policy_start_month: int = param(12, 0, 100_000, "month", "policy_compare: window start")
     policy_stop_month: int = param(72, 1, 100_000, "month", "policy_compare: window stop (exclusive)")
+    targets: list = param([], doc="validate, calibrate: names of targets under configs/targets/; empty means "
+                                  "every target (validate) or every calibration target (calibrate)")
+    exploratory: str = param("default", doc="calibrate, sensitivity: configs/exploratory/<name>.yaml, where "
+                                            "uncertainties, levers and outcomes are declared")
+    free_parameters: list = param([], doc="calibrate: uncertainties fitted (names from the exploratory file); "
+                                          "empty means every uncertainty marked calibrate: true")
+    n_trials: int = param(40, 1, 100_000, "trials", "calibrate: trials of the study in all, counting resumed ones")
+    resume: str = param("", doc="calibrate: run folder of an earlier calibration whose study.db is continued")
+    write_config: str = param("", doc="calibrate: write the best parameters to configs/calibrated/<name>.yaml "
+                                      "(use as calibrated=<name>); empty writes none")
+    robustness_experiment: str = param("none", choices=("none", "uplift", "policy_compare"),
+                                       doc="calibrate: rerun this experiment at the best top_k trials")
+    top_k: int = param(5, 1, 1000, "trials", "calibrate: best trials the robustness experiment reruns")
+    robustness_seeds: int = param(10, 1, 100_000, "replications", "calibrate: seeds of each robustness rerun")
+    method: str = param("morris", choices=("morris", "sobol"), doc="sensitivity: Morris screening or Sobol indices")
+    n_samples: int = param(10, 1, 1_000_000, "samples",
+                           "sensitivity: Morris trajectories, or Sobol base sample (a power of 2)")
+    uncertainties: list = param([], doc="sensitivity: names of the uncertainties varied; empty means all")
+    instrument: str = param("training", choices=("none",) + INSTRUMENT_KINDS,
+                            doc="sensitivity: instrument whose cost per extra firm-year is an outcome; none skips it")
+    n_bootstrap: int = param(1000, 10, 1_000_000, "resamples", "sensitivity: bootstrap resamples of the indices")
 
 
 @dataclass

@@ -142,3 +142,10 @@ def test_a_stock_larger_than_its_sample_is_resampled_from_the_same_pre_history()
     for col in ("birth_month", "base_revenue", "cash"):
         p = stats.ks_2samp(getattr(small.firms, col)[:1500], getattr(big.firms, col)[:12_000]).pvalue
         assert p > 0.01, f"expected the big stock's {col} distributed as the small one's (KS p = {p:.3g})"
+
+
+def test_an_exit_beyond_the_curve_horizon_is_censored_not_counted_at_it():
+    """A stock firm that exits at age 200 does not die at the horizon age 120 of the curve."""
+    life = pd.DataFrame({"entry_months": [100, 0], "duration_months": [200, 50], "died": [True, False]})
+    counts = survival.at_risk_counts(life["entry_months"], life["duration_months"], life["died"], 120)
+    assert counts[1].sum() == 0, "expected no exit within ages 1-120"

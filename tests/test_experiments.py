@@ -37,6 +37,11 @@ SHRINK_EXTRA = {
     # Alliances form from month 24 (alliances.search.min_age_months) and
     # alliance_end_share_60m needs 60 months of follow-up after that.
     "compatibility_vs_contracts": ("months=96",),
+    "validate": ("firms.n_firms=200", "experiment.targets=[survival_12m,survival_60m,crisis_mortality_17m]"),
+    "calibrate": ("experiment.n_trials=2", "experiment.targets=[survival_12m,survival_60m]"),
+    "sensitivity": ("experiment.n_samples=2", "experiment.uncertainties=[firms.mean_margin,firms.p_closure]"),
+    "sensitivity_sobol": ("experiment.n_samples=2", "experiment.n_seeds=1",
+                          "experiment.uncertainties=[firms.mean_margin,firms.p_closure]"),
 }
 
 #: Per experiment kind: its markdown report, its main table and the summary keys that must be finite.
@@ -52,6 +57,10 @@ OUTPUTS = {
     "policy_compare": ("policy_brief.md", "instruments", [f"instruments.{kind}.{k}" for kind in INSTRUMENT_KINDS
                                                           for k in ("public_cost", "extra_firm_years",
                                                                     "extra_revenue")]),
+    "validate": ("validation.md", "validation", [f"targets.{t}.{k}" for t in ("survival_12m", "crisis_mortality_17m")
+                                                 for k in ("model", "ci_lo", "ci_hi")]),
+    "calibrate": ("calibration.md", "fit", ["best_loss", "fit.survival_12m.model", "fit.survival_60m.model"]),
+    "sensitivity": ("sensitivity.md", "indices", ["n_points", "n_runs"]),
 }
 
 #: Alliance benefits switched off: shared purchasing, market access and knowledge.

@@ -1,0 +1,228 @@
+"""The numbers README.md and docs/ODD.md quote, generated from runs so they cannot drift.
+
+Each quoted number sits in a marked block::
+
+    <!-- numbers:NAME -->
+    ...generated text...
+    <!-- /numbers -->
+
+``BLOCKS`` maps NAME to a function that renders the block's text from
+``docs/numbers.json``; ``SOURCES`` says which experiment run, at which config and
+seeds, produces the numbers each block reads. ``docs/numbers.json`` is committed:
+it holds, per source, the command's overrides, the seed list, the git commit and
+the results. ``tests/test_numbers.py`` checks that every block in the documents is
+what ``docs/numbers.json`` renders to (fast: no run), so a hand edit of a number
+or a results file that was regenerated without the documents fails the suite.
+
+After the model changes, one command reruns every source and rewrites every block::
+
+    python docs/gen_numbers.py --run            # about 3 minutes on a 2-core machine
+    python docs/gen_numbers.py --run uplift     # only some sources
+    python docs/gen_numbers.py --write          # rewrite the blocks from docs/numbers.json
+    python docs/gen_numbers.py --check          # exit 1, with a diff, if a block is out of date
+
+A new block is a function in ``BLOCKS`` (and, if it needs a new run, an entry in
+``SOURCES``) plus its markers in a document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+NUMBERS = ROOT / "docs" / "numbers.json"
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "ODD.md")
+BLOCK = re.compile(r"<!-- numbers:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /numbers -->", re.S)
+
+#: Source name -> the overrides of the experiment run whose results it keeps (its experiment file's defaults).
+SOURCES = {
+    "uplift": ("experiment=uplift", "experiment.progress=false"),
+    "validate": ("experiment=validate", "experiment.progress=false"),
+}
+
+
+def collect(name: str) -> dict:
+    """Run one source's experiment in a temporary folder and keep its config, seeds and results."""
+    import pandas as pd
+
+    from experiments.run import EXPERIMENTS
+    from sim.config import check, load_config
+    from sim.io import finite, git_state
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    overrides = SOURCES[name]
+    cfg = check(load_config(*overrides))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        summary = EXPERIMENTS[cfg.experiment.kind](cfg, folder)
+        tables = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
+    record = {"overrides": list(overrides), "seeds": [int(cfg.seed), int(cfg.seed) + cfg.experiment.n_seeds - 1],
+              "n_firms": cfg.firms.n_firms, "months": cfg.months, "git": git_state()}
+    if name == "uplift":
+        reps = tables["replications"]
+        record["estimates"] = json.loads(tables["estimates"].to_json(orient="records"))
+        record["alliances_formed"] = float(reps["alliances_formed"].mean())
+        record["share_allied_mean"] = float(reps["share_allied_mean"].mean())
+        record["alliance_end_share_60m"] = float(reps["alliance_end_share_60m"].mean())
+    else:
+        record["fit"] = json.loads(tables["validation"].to_json(orient="records"))
+        record["n_pass"] = summary["n_pass"]
+    return finite(record)  # undefined numbers (NaN) as null: docs/numbers.json is strict JSON
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+def _effect(row: dict) -> str:
+    """``+2.66% (95% CI +2.58 to +2.75)`` for a share, ``-0.09 pp (...)`` for percentage points."""
+    pp = row["label"].endswith("(pp)")
+    # A difference of two relative effects (naive gap - causal uplift) is in percentage points of them.
+    scale, unit = (1.0, " pp") if pp else (100.0, " points") if " - " in row["label"] else (100.0, "%")
+    if row["mean"] is None:
+        return "not defined"
+    text = f"{scale * row['mean']:+.2f}{unit}"
+    if row["lo"] is not None and row["hi"] is not None:
+        text += f" (95% CI {scale * row['lo']:+.2f} to {scale * row['hi']:+.2f})"
+    return text
+
+
+def _label(row: dict) -> str:
+    return re.sub(r"\s*\((share|pp)\)$", "", row["label"])
+
+
+def _seeds(src: dict) -> str:
+    return f"seeds {src['seeds'][0]} to {src['seeds'][1]}, {src['n_firms']:,} firms, {src['months']} months"
+
+
+def uplift_tour(numbers: dict) -> str:
+    """README's tour table of the uplift estimates."""
+    src = numbers["uplift"]
+    rows = [f"From `python -m experiments.run {' '.join(src['overrides'][:1])}` ({_seeds(src)}):", "",
+            "| estimate | value |", "|---|---|"]
+    rows += [f"| {_label(r)} | {_effect(r)} |" for r in src["estimates"]]
+    return "\n".join(rows)
+
+
+def uplift_alliances(numbers: dict) -> str:
+    """The alliance counts of the uplift run, in a sentence."""
+    src = numbers["uplift"]
+    return (f"A run forms about {src['alliances_formed']:,.0f} alliances; {_pct(src['share_allied_mean'])} of "
+            f"living firms are allied in an average month, and {_pct(src['alliance_end_share_60m'])} of "
+            "alliances end within 60 months (any cause).")
+
+
+def _pct(x) -> str:
+    return "an undefined share" if x is None else f"{100 * x:.0f}%"
+
+
+def _fit(numbers: dict, target: str) -> dict:
+    return next(r for r in numbers["validate"]["fit"] if r["target"] == target)
+
+
+def crisis_mortality(numbers: dict) -> str:
+    """The crisis mortality of the validation run, with its interval and INEGI's figure."""
+    src, r = numbers["validate"], _fit(numbers, "crisis_mortality_17m")
+    return (f"The validation run (`experiment=validate`, seeds {src['seeds'][0]}-{src['seeds'][1]}, "
+            f"N = {src['n_firms']:,}) gives {r['model']:.3f} (95% CI {r['ci_lo']:.3f} to {r['ci_hi']:.3f}); "
+            f"INEGI 20.8%, band {r['band']}: {'pass' if r['passes'] else 'FAIL'}.")
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def validation_table(numbers: dict) -> str:
+    """Every target's model value with its interval, band and verdict, from the validation run."""
+    src = numbers["validate"]
+    rows = [f"From `python -m experiments.run experiment=validate` ({_seeds(src)} for the cohort targets; "
+            f"each target under its own run conditions): {src['n_pass']} of {len(src['fit'])} targets pass.", "",
+            "| target | role | model (95% CI) | literature | band | verdict |", "|---|---|---|---|---|---|"]
+    for r in src["fit"]:
+        rows.append(f"| `{r['target']}` | {r['role']} | {_num(r['model'])} ({_num(r['ci_lo'])} to "
+                    f"{_num(r['ci_hi'])}) | {_num(r['value'])} | {r['band']} | "
+                    f"{'pass' if r['passes'] else '**FAIL**'} |")
+    return "\n".join(rows)
+
+
+#: Block name -> renderer of its text from docs/numbers.json.
+BLOCKS = {"uplift_tour": uplift_tour, "uplift_alliances": uplift_alliances, "crisis_mortality": crisis_mortality,
+          "validation_table": validation_table}
+
+
+def load_numbers() -> dict:
+    """The committed results (``docs/numbers.json``)."""
+    return json.loads(NUMBERS.read_text())
+
+
+def render(text: str, numbers: dict) -> tuple[str, list[str]]:
+    """``text`` with every marked block regenerated, and the problems found (unknown block names)."""
+    problems = []
+
+    def fresh(match: re.Match) -> str:
+        name = match["name"]
+        if name not in BLOCKS:
+            problems.append(f"unknown numbers block {name!r}; known: {', '.join(BLOCKS)}")
+            return match[0]
+        return f"<!-- numbers:{name} -->\n{BLOCKS[name](numbers)}\n<!-- /numbers -->"
+
+    return BLOCK.sub(fresh, text), problems
+
+
+def check(numbers: dict | None = None) -> list[str]:
+    """Problems that make a document disagree with ``docs/numbers.json`` (empty when all agree)."""
+    numbers = numbers if numbers is not None else load_numbers()
+    problems = []
+    for doc in DOCUMENTS:
+        text = doc.read_text()
+        new, found = render(text, numbers)
+        problems += [f"{doc.name}: {p}" for p in found]
+        if new != text:
+            diff = difflib.unified_diff(text.splitlines(), new.splitlines(), f"{doc.name} (current)",
+                                        "rendered from docs/numbers.json", lineterm="", n=0)
+            problems.append(f"{doc.name} differs from docs/numbers.json:\n" + "\n".join(diff))
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--run", nargs="*", metavar="SOURCE", help=f"rerun sources ({', '.join(SOURCES)}; all when "
+                                                                  "none named), then rewrite the blocks")
+    mode.add_argument("--write", action="store_true", help="rewrite the blocks from docs/numbers.json")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a block is out of date")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check()
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    numbers = load_numbers() if NUMBERS.is_file() else {}
+    if args.run is not None:
+        unknown = [s for s in args.run if s not in SOURCES]
+        if unknown:
+            print(f"gen_numbers: unknown source(s) {', '.join(unknown)}; allowed: {', '.join(SOURCES)}",
+                  file=sys.stderr)
+            return 2
+        for name in args.run or list(SOURCES):
+            print(f"running {name}: {' '.join(SOURCES[name])}", file=sys.stderr)
+            numbers[name] = collect(name)
+        NUMBERS.write_text(json.dumps(numbers, indent=1, allow_nan=False) + "\n")
+    for doc in DOCUMENTS:
+        new, problems = render(doc.read_text(), numbers)
+        for p in problems:
+            print(f"{doc.name}: {p}", file=sys.stderr)
+        doc.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
