@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import AllianceModel, load_config
+from sim import AllianceModel, load_config, metrics
 
 #: Initial firms of the view's world: half the schema default, so that PLAY
 #: (two worlds stepped and six charts redrawn each month) stays well above
@@ -167,6 +167,34 @@ class FirmHistory:
         return pd.DataFrame(out)
 
 
+class MonthlySeries:
+    """The model-level monthly series (``sim.metrics.month_record``) as numpy columns, one month appended at a time.
+
+    ``AllianceModel.series()`` builds a DataFrame from every month at each call,
+    which at month 150 costs more than the month itself; the view reads the
+    series after every month, so it keeps columns and converts them once a month.
+    """
+
+    def __init__(self):
+        self._lists: dict[str, list] = {}
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    def append(self, record: dict) -> None:
+        """Add one month's record."""
+        for name, value in record.items():
+            self._lists.setdefault(name, []).append(value)
+        self._arrays = None
+
+    def __len__(self) -> int:
+        return len(self._lists.get("month", ()))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if self._arrays is None:
+            self._arrays = {k: np.asarray(v, dtype=float if k != "month" else np.int64)
+                            for k, v in self._lists.items()}
+        return self._arrays[name]
+
+
 class AppModel(AllianceModel):
     """The world of one visitor: the model of the chosen settings, stepped with its twin without alliances.
 
@@ -174,6 +202,8 @@ class AppModel(AllianceModel):
         settings: the settings it was built from (every key of :func:`default_settings`).
         twin: the same world with ``alliances.enabled=false``; ``step()`` advances both in lockstep.
         history: each firm's monthly revenue, cash and trust (:class:`FirmHistory`).
+        monthly: this world's monthly series (:class:`MonthlySeries`).
+        twin_monthly: the twin's monthly series.
     """
 
     def __init__(self, seed: int = 0, n_firms: int | None = None, p_seek_max: float | None = None,
@@ -184,34 +214,22 @@ class AppModel(AllianceModel):
                  "cluster_max_savings": cluster_max_savings, "crisis": crisis, "policy": policy,
                  "budget": budget, "start_month": start_month, "stop_month": stop_month}
         self.settings = {**default_settings(), **{k: v for k, v in given.items() if v is not None}}
-        self._series_month = -1
         cfg = load_config(*world_overrides(self.settings))
         super().__init__(cfg)
         twin_cfg = copy.deepcopy(cfg)
         twin_cfg.alliances.enabled = False
         self.twin = AllianceModel(twin_cfg)
         self.history = FirmHistory()
+        self.monthly = MonthlySeries()
+        self.twin_monthly = MonthlySeries()
 
     def step(self) -> None:
-        """One month of both worlds, then the firms' history."""
+        """One month of both worlds, then their series and the firms' history."""
         super().step()
         self.twin.step()
+        self.monthly.append(metrics.month_record(self))
+        self.twin_monthly.append(metrics.month_record(self.twin))
         self.history.record(self)
-
-    def series(self) -> pd.DataFrame:
-        """The monthly series (``AllianceModel.series``), built once per month: every panel reads it."""
-        self._cache_series()
-        return self._series_on
-
-    def twin_series(self) -> pd.DataFrame:
-        """The twin's monthly series, built once per month."""
-        self._cache_series()
-        return self._series_off
-
-    def _cache_series(self) -> None:
-        if self._series_month != self.month:
-            self._series_on, self._series_off = super().series(), self.twin.series()
-            self._series_month = self.month
 
     def row_of(self, firm_id: int) -> int | None:
         """The row of the firm with Mesa ``unique_id`` ``firm_id``, None if there is none."""

@@ -12,8 +12,6 @@ shades the policy window ``[start, stop)`` (when an instrument is chosen).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from experiments.app_model import AppModel
@@ -31,7 +29,8 @@ INEGI_SURVIVAL = ((12, 0.64), (60, 0.30))
 
 def _points(months, values, digits: int = 1) -> list[list]:
     """[[month, value], ...] with NaN as a gap (None) and rounded values (smaller messages)."""
-    return [[int(m), None if not math.isfinite(v) else round(float(v), digits)] for m, v in zip(months, values)]
+    rounded = np.round(np.asarray(values, dtype=float), digits).tolist()
+    return [[m, None if v != v else v] for m, v in zip(np.asarray(months).tolist(), rounded)]  # v != v: NaN
 
 
 def time_axis(model: AppModel, grid: int = 0) -> dict:
@@ -59,9 +58,9 @@ def time_markers(model: AppModel) -> dict:
 
 def world_status(model: AppModel) -> str:
     """The sidebar's summary of the running world (HTML), every figure read from the model itself."""
-    s = model.series()
-    alive = int(s["firms_alive"].iloc[-1]) if len(s) else model.n_initial
-    alive_twin = int(model.twin_series()["firms_alive"].iloc[-1]) if len(s) else model.n_initial
+    s = model.monthly
+    alive = int(s["firms_alive"][-1]) if len(s) else model.n_initial
+    alive_twin = int(model.twin_monthly["firms_alive"][-1]) if len(s) else model.n_initial
     table = model.alliances.table
     running = int(table.active[: table.n].sum())
     cfg = model.cfg
@@ -167,15 +166,15 @@ def twin_option(model: AppModel) -> dict:
     Top: both worlds' lines. Below each: the gap (with minus without), shaded
     green where the world with alliances is ahead and orange where it is behind.
     """
-    on, off = model.series(), model.twin_series()
+    on, off = model.monthly, model.twin_monthly
     panels = [("firms alive", "firms_alive", "firms"),
               ("revenue per living firm", "mean_revenue", f"{model.cfg.currency} a month")]
     series = []
     if len(on):
-        months = on["month"].to_numpy()
+        months = on["month"]
         for col, (_title, name, _unit) in enumerate(panels):
             top, bottom = 2 * col, 2 * col + 1
-            with_, without = on[name].to_numpy(float), off[name].to_numpy(float)
+            with_, without = on[name], off[name]
             gap = with_ - without
             series += [_line("with alliances", _points(months, with_), WITH, xAxisIndex=top, yAxisIndex=top,
                              **time_markers(model)),
@@ -209,22 +208,22 @@ def twin_option(model: AppModel) -> dict:
 
 def lifecycle_option(model: AppModel) -> dict:
     """Alliances running, and alliances formed and ended by cause, cumulated over months."""
-    s = model.series()
+    s = model.monthly
     series = []
     if len(s):
         months = s["month"]
         series.append(_line("running", _points(months, s["alliances_active"]), "#000000", **time_markers(model),
                             lineStyle={"width": 3}))
-        series.append(_line("formed (total)", _points(months, s["alliances_formed"].cumsum()), "#555555",
+        series.append(_line("formed (total)", _points(months, np.cumsum(s["alliances_formed"])), "#555555",
                             lineStyle={"type": "dotted"}))
-        series += [_line(f"ended: {cause.replace('_', ' ')}", _points(months, s[f"ended_{cause}"].cumsum()))
+        series += [_line(f"ended: {cause.replace('_', ' ')}", _points(months, np.cumsum(s[f"ended_{cause}"])))
                    for cause in END_CAUSES]
     return _chart("Alliance lifecycle", series, {"type": "value", "name": "alliances"}, time_axis(model))
 
 
 def selection_option(model: AppModel) -> dict:
     """Mean revenue of allied, independent and never-allied living firms: the gap a survey would see."""
-    s = model.series()
+    s = model.monthly
     series = []
     if len(s):
         months = s["month"]
@@ -240,12 +239,11 @@ def selection_option(model: AppModel) -> dict:
 
 def survival_option(model: AppModel) -> dict:
     """Share of the founding firms still operating, with INEGI's 1- and 5-year cohort figures."""
-    s = model.series()
+    s, twin = model.monthly, model.twin_monthly
     on = [[0, 1.0]]
     off = [[0, 1.0]]
     if len(s):
         on += _points(s["month"], s["initial_cohort_alive"] / model.n_initial, 3)
-        twin = model.twin_series()
         off += _points(twin["month"], twin["initial_cohort_alive"] / model.n_initial, 3)
     series = [_line("with alliances", on, WITH, **time_markers(model)),
               _line("without alliances", off, WITHOUT, lineStyle={"type": "dashed"}),
