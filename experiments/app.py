@@ -3,16 +3,16 @@
 Each visitor (each browser tab) gets a world of their own, ``AppModel``: the
 model of the chosen settings stepped in lockstep with its twin without
 alliances (``experiments.app_model``). The page is built from Mesa's SolaraViz
-parts: its ``ModelController`` (Reset, Play, Step; PLAY steps on a thread and
-redraws after every month) and its ``update_counter``, on which every panel
-re-renders. It lays out its own sidebar, because SolaraViz's parameter card
-applies a change only at RESET: here a change to a lever builds the new world
-at once, and RESET restarts the same settings from month 0.
+parts: its ``ModelController`` (Reset, Play, Step; PLAY steps on a thread) and
+its ``update_counter``, which it bumps after every month and after which every
+panel is redrawn in place. It lays out its own sidebar, because SolaraViz's
+parameter card applies a change only at RESET: here a change to a lever builds
+the new world at once, and RESET restarts the same settings from month 0.
 
 Panels (ECharts, drawn in the browser and updated in place, ``experiments.app_panels``):
 the alliance network; the same world with and without alliances; the
 alliance lifecycle; what a survey of allied firms would see; survival against
-INEGI; and a firm inspector (click a node, or type a firm id). Time axes mark
+INEGI; and a firm inspector (click a firm in the network, or type its id). Time axes mark
 the crisis onset and shade the policy window.
 """
 
@@ -37,6 +37,9 @@ from sim import ConfigError
 
 #: Pause between months while PLAY runs (ms). Mesa's default of 100 ms caps PLAY at 10 months a second.
 PLAY_INTERVAL_MS = 10
+
+#: The PLAY pause as a slider (it sets no config value, hence no path).
+PAUSE_LEVER = Lever("", "Pause between months", "ms", 0, 500, 10)
 
 TITLE = "alianzas: microenterprise alliances"
 CHART_HEIGHT = 380
@@ -66,17 +69,24 @@ def _dump(option: dict) -> str:
 
 
 def use_monthly(el, trait: str, compute: Callable[[], Any], dependencies: list) -> None:
-    """After every month, set ``trait`` of ``el``'s widget to ``compute()`` in place.
+    """Set ``trait`` of ``el``'s widget to ``compute()`` now and after every month, in place.
 
     Mesa's controller bumps ``update_counter`` after each month. A component
     that read it would make the renderer walk the whole page (about 125
-    widgets) every month; subscribing and writing the new option into the
-    chart's widget sends the same message at a fraction of the cost.
+    widgets) every month; subscribing and writing into the widget sends the
+    same message at a fraction of the cost. ``trait`` must not be one of the
+    element's arguments: the renderer re-applies those, stale, whenever any
+    state on the page changes (PLAY, PAUSE), and the chart would jump back.
     """
 
     def follow():
         widget = solara.get_widget(el)
-        return update_counter.subscribe(lambda _count: setattr(widget, trait, compute()))
+
+        def refresh(*_):
+            setattr(widget, trait, compute())
+
+        refresh()
+        return update_counter.subscribe(refresh)
 
     solara.use_effect(follow, dependencies)
 
@@ -84,15 +94,15 @@ def use_monthly(el, trait: str, compute: Callable[[], Any], dependencies: list) 
 @solara.component
 def LiveChart(build: Callable[[], dict], dependencies: list, on_click=None, height: int = CHART_HEIGHT):
     """A chart of ``build()`` (an ECharts option), ``height`` pixels tall, redrawn in place after every month."""
-    el = EchartsChart.element(option_json=_dump(build()), on_click=on_click, height=height)
+    el = EchartsChart.element(on_click=on_click, height=height)
     use_monthly(el, "option_json", lambda: _dump(build()), dependencies)
     return el
 
 
 @solara.component
-def LiveHTML(build: Callable[[], str], dependencies: list, classes: list[str], style: dict):
+def LiveHTML(build: Callable[[], str], dependencies: list, classes: list[str], style: str):
     """HTML of ``build()``, rewritten in place after every month."""
-    el = solara.HTML(tag="div", unsafe_innerHTML=build(), classes=classes, style=style)
+    el = solara.widgets.HTML.element(tag="div", attributes={"class": " ".join(classes), "style": style})
     use_monthly(el, "unsafe_innerHTML", build, dependencies)
     return el
 
@@ -111,9 +121,8 @@ def WorldStatus(model: AppModel):
     """The month and what the running world is, read from the model itself."""
     # HTML, not solara.Markdown: Markdown loads KaTeX from the internet (solara-assets does not ship it)
     LiveHTML(lambda: f"Month {model.month}", [model], classes=["alianzas-month"],
-             style={"font-size": "1.3em", "font-weight": "bold"})
-    LiveHTML(lambda: app_panels.world_status(model), [model], classes=["alianzas-status"],
-             style={"font-size": "0.85em"})
+             style="font-size: 1.3em; font-weight: bold;")
+    LiveHTML(lambda: app_panels.world_status(model), [model], classes=["alianzas-status"], style="font-size: 0.85em;")
 
 
 @solara.component
@@ -189,8 +198,7 @@ def Page():
         if problem.value:
             solara.Error(problem.value)
         with solara.Card("Speed"):
-            LeverSlider("play_interval", Lever("", "Pause between months", "ms", 0, 500, 10), play_interval.value,
-                        lambda _key, v: play_interval.set(int(v)))
+            LeverSlider("play_interval", PAUSE_LEVER, play_interval.value, lambda _key, v: play_interval.set(int(v)))
 
     Panels(model.value, firm_id)
 

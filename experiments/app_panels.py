@@ -145,7 +145,7 @@ def network_option(model: AppModel) -> dict:
             ends = [[place[seats[0]].tolist(), place[other].tolist()]
                     for seats in members for other in seats[1:] if other >= 0 and t.alive[seats[0]] and t.alive[other]]
             n_ties += len(ends)
-            series.append({"name": f"{kind} alliance", "type": "lines", "coordinateSystem": "cartesian2d",
+            series.append({"name": f"{kind} tie", "type": "lines", "coordinateSystem": "cartesian2d",
                            "polyline": False, "silent": True, "z": 2, "data": [{"coords": c} for c in ends],
                            "lineStyle": {"color": TYPE_COLOURS[kind], "width": 1.6, "opacity": 0.9}})
     hidden = {"type": "value", "show": False, "min": -3.4, "max": 3.4}
@@ -155,7 +155,7 @@ def network_option(model: AppModel) -> dict:
                                  f"{n_ties:,} alliance ties (lines, by type)",
                       "textStyle": {"fontSize": 13}},
             "tooltip": {"trigger": "item", "formatter": "firm {b}: revenue {@[2]}"},
-            "legend": {"bottom": 0, "type": "scroll"},
+            "legend": {"bottom": 0, "type": "scroll", "itemGap": 6, "itemWidth": 14, "textStyle": {"fontSize": 11}},
             "grid": {"top": 55, "bottom": 30, "left": 10, "right": 10},
             "xAxis": hidden, "yAxis": hidden, "series": series}
 

@@ -176,3 +176,70 @@ def test_page_renders_headless_and_each_session_gets_its_own_model():
     assert json.loads(first.find(app.EchartsChart).widgets[0].option_json)["title"]["text"].endswith("month 1")
     assert json.loads(second.find(app.EchartsChart).widgets[0].option_json)["title"]["text"].endswith("month 0"), \
         "expected the second visitor's world untouched by the first one's STEP"
+
+
+def _network_size(rc) -> tuple[str, int]:
+    option = json.loads(rc.find(app.EchartsChart).widgets[0].option_json)
+    return option["title"]["text"], sum(len(s["data"]) for s in option["series"] if s["type"] == "scatter")
+
+
+def test_a_lever_rebuilds_the_world_at_once_and_reset_keeps_its_settings():
+    """Releasing the firms slider builds a new world at month 0; RESET restarts it with the same settings;
+    an empty policy window is reported and leaves the world as it was."""
+    import ipyvuetify as v
+
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+
+    def button(name):
+        return [b for b in rc.find(v.Btn).widgets if b.children == [name]][0]
+
+    def slider(key):
+        return [s for s in rc.find(v.Slider).widgets if f"alianzas-slider-{key}" in (s.class_ or "")][0]
+
+    button("Step").click()
+    slider("n_firms").fire_event("change", 1200)
+    assert _network_size(rc) == ("Alliance network, month 0", 1200)
+    button("Step").click()
+    button("Step").click()
+    assert _network_size(rc)[0].endswith("month 2")
+    button("Reset").click()
+    assert _network_size(rc) == ("Alliance network, month 0", 1200), "expected RESET to keep 1,200 firms"
+
+    [select] = [s for s in rc.find(v.Select).widgets if s.label == "Instrument"]
+    select.v_model = "credit"
+    slider("start_month").fire_event("change", 100)
+    errors = rc.find(v.Alert).widgets
+    assert errors and "window" in str(errors[0].children), "expected the empty window reported in the sidebar"
+    status = rc.find(solara.widgets.HTML).widgets
+    assert any("policy credit (budget 1,000,000 MXN, months 12-72)" in w.unsafe_innerHTML for w in status), \
+        "expected the world to keep the last valid settings"
+
+
+def test_charts_keep_the_current_month_after_play_and_pause():
+    """PLAY then PAUSE re-renders the controls; the charts and the month shown must stay at the model's month
+    (they are written in place, so the renderer must not put back the values of their first render)."""
+    import time
+
+    import ipyvuetify as v
+
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+
+    def button(name):
+        return [b for b in rc.find(v.Btn).widgets if b.children == [name]][0]
+
+    def shown_month():
+        return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                if (w.unsafe_innerHTML or "").startswith("Month")]
+
+    button("Step").click()
+    button("▶").click()
+    deadline = time.monotonic() + 60
+    while _network_size(rc)[0] in ("Alliance network, month 0", "Alliance network, month 1", "Alliance network, month 2"):
+        assert time.monotonic() < deadline, "expected PLAY to run months within 60 s"
+        time.sleep(0.05)
+    button("❚❚").click()
+    time.sleep(0.5)  # the PLAY thread finishes the month it is in
+    month = int(_network_size(rc)[0].rsplit(" ", 1)[1])
+    assert month >= 3 and shown_month() == [f"Month {month}"], "expected the chart and the label at one month"
+    button("Step").click()
+    assert _network_size(rc)[0] == f"Alliance network, month {month + 1}"
