@@ -17,6 +17,7 @@ world size (:data:`APP_N_FIRMS`).
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -152,11 +153,13 @@ class FirmHistory:
             seats = np.argmax(table.members[alliance_id[rows]] == rows[:, None], axis=1)
             goodwill[rows] = table.goodwill[alliance_id[rows], seats]
             competence[rows] = table.competence[alliance_id[rows], seats]
-        self.months.append(model.month)
-        self.alive.append(t.alive[:n].copy())
+        # values, then months, then alive: a page reading while PLAY appends (another thread)
+        # sees only months whose every value is there, since ``of`` walks ``alive``
         for name, column in (("revenue", t.revenue[:n]), ("cash", t.cash[:n]), ("goodwill", goodwill),
                              ("competence", competence), ("alliance_id", alliance_id)):
             self.values[name].append(np.array(column, dtype=float))
+        self.months.append(model.month)
+        self.alive.append(t.alive[:n].copy())
 
     def of(self, row: int) -> pd.DataFrame:
         """One firm's months while it operated: month, revenue, cash, goodwill, competence, alliance_id."""
@@ -178,21 +181,25 @@ class MonthlySeries:
     def __init__(self):
         self._lists: dict[str, list] = {}
         self._arrays: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()  # PLAY appends on its thread while the page may read on another
 
     def append(self, record: dict) -> None:
         """Add one month's record."""
-        for name, value in record.items():
-            self._lists.setdefault(name, []).append(value)
-        self._arrays = None
+        with self._lock:
+            for name, value in record.items():
+                self._lists.setdefault(name, []).append(value)
+            self._arrays = None
 
     def __len__(self) -> int:
-        return len(self._lists.get("month", ()))
+        with self._lock:
+            return len(self._lists.get("month", ()))
 
     def __getitem__(self, name: str) -> np.ndarray:
-        if self._arrays is None:
-            self._arrays = {k: np.asarray(v, dtype=float if k != "month" else np.int64)
-                            for k, v in self._lists.items()}
-        return self._arrays[name]
+        with self._lock:
+            if self._arrays is None:
+                self._arrays = {k: np.asarray(v, dtype=float if k != "month" else np.int64)
+                                for k, v in self._lists.items()}
+            return self._arrays[name]
 
 
 class AppModel(AllianceModel):

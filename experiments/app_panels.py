@@ -196,7 +196,8 @@ def twin_option(model: AppModel) -> dict:
             if row == 0:
                 axis.update({"name": "", "axisLabel": {"show": False}})
             x_axes.append(axis)
-            y_axes.append({"type": "value", "gridIndex": 2 * col + row, "scale": row == 0, "splitNumber": 2 + 2 * (row == 0),
+            y_axes.append({"type": "value", "gridIndex": 2 * col + row, "scale": row == 0,
+                           "splitNumber": 4 if row == 0 else 2,
                            "name": f"{title} ({unit})" if row == 0 else "gap"})
     option = _chart("Same world, same seed: with alliances (solid) and without (dashed)", series, y_axes, x_axes,
                     grid=grids)

@@ -234,7 +234,7 @@ def test_charts_keep_the_current_month_after_play_and_pause():
     button("Step").click()
     button("▶").click()
     deadline = time.monotonic() + 60
-    while _network_size(rc)[0] in ("Alliance network, month 0", "Alliance network, month 1", "Alliance network, month 2"):
+    while int(_network_size(rc)[0].rsplit(" ", 1)[1]) < 3:
         assert time.monotonic() < deadline, "expected PLAY to run months within 60 s"
         time.sleep(0.05)
     button("❚❚").click()
