@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import ipyvuetify
-import numpy as np
 import reacton.ipyvuetify as rv
 import solara
 import traitlets
@@ -143,7 +142,7 @@ def Panels(model: AppModel, firm_id: solara.Reactive):
     with solara.Columns([1, 1]):
         LiveChart(lambda: app_panels.survival_option(model), [model])
         with solara.Card("Firm inspector"):
-            solara.InputInt("Firm id (or click a firm in the network)", value=firm_id,
+            solara.InputInt("Firm id (or click a firm in the network)", value=firm_id, optional=True,
                             classes=["alianzas-firm-id"])
             LiveChart(lambda: app_panels.firm_option(model, firm_id.value), [model, firm_id.value])
 
@@ -156,7 +155,7 @@ def Page():
     settings = solara.use_reactive(dict(first.settings))  # the last valid settings: what RESET rebuilds
     shown = solara.use_reactive(dict(first.settings))  # what the levers show, valid or not
     problem = solara.use_reactive("")
-    firm_id = solara.use_reactive(int(first.firms.firm_id[np.argmax(first.firms.view("cash"))]))
+    firm_id = solara.use_reactive(None)  # None: the inspector follows app_panels.followed_firm
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(1)
     use_threads = solara.use_reactive(False)

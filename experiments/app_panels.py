@@ -254,8 +254,27 @@ def survival_option(model: AppModel) -> dict:
                   {"type": "value", "name": "share operating", "min": 0, "max": 1}, time_axis(model))
 
 
+def followed_firm(model: AppModel) -> int | None:
+    """The firm the inspector shows until a visitor picks one: a member of the oldest running alliance,
+    else the living firm with the highest revenue."""
+    t = model.firms
+    if model.alliances is not None:
+        table = model.alliances.table
+        active = table.active_rows()
+        if len(active):
+            oldest = active[np.argmin(table.start_month[active])]
+            return int(t.firm_id[table.members[oldest, 0]])
+    rows = model.living_rows
+    return int(t.firm_id[rows[np.argmax(t.revenue[rows])]]) if len(rows) else None
+
+
 def firm_option(model: AppModel, firm_id: int | None) -> dict:
-    """One firm's revenue and cash (left axis) and its trust in its partners (right axis), month by month."""
+    """One firm's revenue and cash (left axis) and its trust in its partners (right axis), month by month.
+
+    With ``firm_id`` None it follows :func:`followed_firm`, which changes as alliances end.
+    """
+    following = firm_id is None
+    firm_id = followed_firm(model) if following else firm_id
     row = None if firm_id is None else model.row_of(int(firm_id))
     if row is None:
         return _chart(f"No firm with id {firm_id}", [], {"type": "value"}, time_axis(model))
@@ -271,8 +290,10 @@ def firm_option(model: AppModel, firm_id: int | None) -> dict:
                     lineStyle={"type": "dashed"})]
     y_axes = [{"type": "value", "name": model.cfg.currency, "scale": True},
               {"type": "value", "name": "trust in partner", "min": 0, "max": 1}]
-    option = _chart(f"Firm {int(firm_id)}: {sector}, {int(t.workers[row])} workers, {status}", series, y_axes,
-                    time_axis(model))
+    title = f"Firm {int(firm_id)}: {sector}, {int(t.workers[row])} workers, {status}"
+    if following:
+        title += " (a member of the oldest running alliance; pick a firm to keep one)"
+    option = _chart(title, series, y_axes, time_axis(model))
     alliances = sorted({int(a) for a in h["alliance_id"] if a >= 0})
     option["title"]["subtext"] = (f"alliances: {', '.join(map(str, alliances))}" if alliances
                                   else "never in an alliance so far")

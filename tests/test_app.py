@@ -158,6 +158,11 @@ def test_panels_are_json_and_draw_the_run():
         option = json.loads(json.dumps(build(m)))
         assert any(len(s.get("data", [])) > 1 for s in option["series"]), "expected a series with data"
     assert "No firm" in app_panels.firm_option(m, 10**9)["title"]["text"]
+    followed = app_panels.firm_option(m, None)["title"]["text"]
+    assert followed.startswith(f"Firm {app_panels.followed_firm(m)}:") and "oldest running alliance" in followed
+    table = m.alliances.table
+    oldest = table.active_rows()[np.argmin(table.start_month[table.active_rows()])]
+    assert m.row_of(app_panels.followed_firm(m)) in table.members[oldest], "expected a member of the oldest alliance"
     assert f"{m.n_initial:,} founding firms" in app_panels.world_status(m)
 
 

@@ -130,10 +130,13 @@ class Visitor:
         return self.page.evaluate(CHART_POINTS_JS)
 
     def wait_for_points(self, more_than: list[int]) -> list[int]:
-        """Wait until every chart has redrawn with more points than ``more_than`` (the network excepted)."""
+        """Wait until every chart of a time series has redrawn with more points than ``more_than``.
+
+        The network (first) can shrink as firms close, and the inspected firm (last) can close too.
+        """
         self.page.wait_for_function(
             f"() => {{ const now = ({CHART_POINTS_JS})(); const before = {json.dumps(more_than)};"
-            " return now.slice(1).every((n, i) => n > before[i + 1]); }", timeout=UPDATE_S * 1000)
+            " return now.slice(1, 5).every((n, i) => n > before[i + 1]); }", timeout=UPDATE_S * 1000)
         return self.chart_points()
 
     def press(self, label: str) -> None:
