@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from tests.conftest import PROJECT_ROOT
 
@@ -33,7 +34,6 @@ SERVER_START_S, FIRST_LOAD_S, UPDATE_S = 90, 120, 30
 
 if not CHROMIUM.exists():
     pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the [dev] extra")
 
 # Total points in each chart, read from the ECharts instance the page drew.
 CHART_POINTS_JS = """() => Array.from(document.querySelectorAll('.alianzas-chart')).map(el => {
