@@ -164,6 +164,7 @@ def test_page_works_offline_and_step_and_play_advance_the_charts(visitor):
     """The charts appear with no internet; STEP adds a month; PLAY runs months and the charts follow."""
     assert visitor.month() == 0
     assert not visitor.failed, f"expected every local asset to load, failed: {visitor.failed[:5]}"
+    assert not visitor.refused, f"expected the page to ask no other host, it asked: {visitor.refused[:5]}"
     start = visitor.chart_points()
     assert all(n >= 0 for n in start), f"expected six drawn charts, got {start}"
     visitor.screenshot("01_start.png")
