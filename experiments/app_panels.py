@@ -1,10 +1,10 @@
 """What each panel of the browser view draws, as ECharts options built from a live ``AppModel``.
 
 Each function returns an ECharts option (plain JSON-able dicts and lists);
-``experiments.app`` hands it to ``solara.FigureEcharts``, which redraws the
-chart in place in the browser when the option changes, so a month of PLAY
-sends a few kilobytes of numbers, not rendered images. Keeping the options
-here, free of widgets, lets the tests check what each panel shows.
+``experiments.app`` sends it as JSON to its chart widget, which redraws the
+chart in place in the browser, so a month of PLAY sends some tens of
+kilobytes of numbers, not rendered images. Keeping the options here, free of
+widgets, lets the tests check what each panel shows.
 
 Every time axis marks the onset of the crisis (when the scenario is on) and
 shades the policy window ``[start, stop)`` (when an instrument is chosen).
