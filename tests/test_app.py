@@ -1,54 +1,250 @@
-"""The interactive browser view builds the same model as the command line and renders headless."""
+"""The browser view's world and panels: what it builds and what each chart shows (no browser here).
+
+The real-browser test is ``tests/test_app_browser.py``.
+"""
+
+import json
 
 import numpy as np
+import pytest
 import solara
 
-from experiments import app
-from sim import load_config
+from experiments import app, app_panels
+from experiments.app_model import LEVERS, POLICIES, AppModel, default_settings, world_overrides
+from sim import AllianceModel, ConfigError, load_config
+
+
+def _cfg_value(cfg, path):
+    for part in path.split("."):
+        cfg = cfg[part] if isinstance(cfg, dict) else getattr(cfg, part)
+    return cfg
 
 
 def test_slider_defaults_are_the_schema_defaults():
-    """Each slider starts at the schema default of the config path it sets (no repeated defaults)."""
-    cfg = load_config()
-    params = app.model_params()
-    for key, (path, *_rest) in app.LEVERS.items():
-        value = cfg
-        for part in path.split("."):
-            value = value[part]
-        assert params[key]["value"] == value, f"expected slider {key} to start at {path}={value}"
-    assert params["alliances_enabled"]["value"] == cfg.alliances.enabled
+    """Each lever starts at the default of the config path it sets (the world size aside, by design)."""
+    cfg = load_config("policy=training")
+    settings = default_settings()
+    for key, lever in LEVERS.items():
+        if key != "n_firms":
+            expected = _cfg_value(cfg, lever.path.format(policy="training"))
+            assert settings[key] == expected, f"expected lever {key} to start at {lever.path}={expected}"
+    assert settings["n_firms"] == app.AppModel().n_initial == 1000
+    assert settings["policy"] == "none" and not settings["crisis"]
+
+
+def test_lever_labels_are_short_and_show_value_and_unit():
+    """A lever's line reads 'label: value unit' in display units, and round-trips to the config value."""
+    assert LEVERS["p_seek_max"].text(0.06) == "Partner search: 6 % a month at most"
+    assert LEVERS["budget"].text(1_000_000.0) == "Policy budget: 1,000 thousand MXN"
+    assert LEVERS["n_firms"].text(1200) == "Firms at start: 1,200 firms"
+    for key, lever in LEVERS.items():
+        assert len(lever.label) <= 20, f"expected a short label for {key}, got {lever.label!r}"
+    assert LEVERS["p_seek_max"].config_value(6.5) == pytest.approx(0.065)
+    assert LEVERS["n_firms"].config_value(1100.0) == 1100 and isinstance(LEVERS["n_firms"].config_value(1100.0), int)
 
 
 def test_app_model_is_the_command_line_model_for_the_same_settings():
-    """AppModel(seed, n_firms, ...) gives the same run as load_config with the same overrides."""
-    a = app.AppModel(seed=3, n_firms=300, p_seek_max=0.1)
-    b = app.AllianceModel(load_config("seed=3", "firms.n_firms=300", "alliances.search.p_seek_max=0.1"))
-    a.run_for(30)
-    b.run_for(30)
+    """AppModel(settings) runs what load_config runs with the same overrides, and its twin is alliances off."""
+    a = AppModel(seed=3, n_firms=300, p_seek_max=0.1, crisis=True, policy="training", budget=200_000.0,
+                 start_month=6, stop_month=30)
+    overrides = ["seed=3", "firms.n_firms=300", "alliances.search.p_seek_max=0.1", "scenario=crisis",
+                 "policy=training", "policies.training.budget=200000", "policies.training.start_month=6",
+                 "policies.training.stop_month=30"]
+    b = AllianceModel(load_config(*overrides))
+    twin = AllianceModel(load_config(*overrides, "alliances.enabled=false"))
+    for _ in range(40):
+        a.step()
+    b.run_for(40)
+    twin.run_for(40)
     assert a.summary() == b.summary(), "expected identical summaries from the app and the config path"
+    assert a.twin.summary() == twin.summary(), "expected the twin to be the alliances-off world, stepped in lockstep"
+    assert a.twin.month == a.month == 40 and a.twin.alliances is None
+    assert a.summary()["public_cost"] > 0, "expected the chosen policy to spend"
 
 
-def test_switches_reach_the_model():
-    """Turning alliances off and the crisis on changes the model the app builds."""
-    off = app.AppModel(n_firms=200, alliances_enabled=False, crisis=True)
-    assert off.alliances is None and off.cfg.market.crisis.enabled, "expected no alliances and a crisis"
+def test_every_policy_choice_builds_and_bad_settings_are_refused():
+    """Every instrument in configs/policy/ can be chosen; an empty window or unknown policy is a clear error."""
+    assert set(POLICIES) == {"none", "cluster_programme", "credit", "formation_grant", "matchmaking", "training"}
+    for policy in POLICIES:
+        m = AppModel(n_firms=100, policy=policy)
+        assert list(m.cfg.policies) == ([] if policy == "none" else [policy])
+    with pytest.raises(ConfigError, match="window"):
+        AppModel(n_firms=100, policy="credit", start_month=50, stop_month=20)
+    with pytest.raises(ValueError, match="allowed"):
+        world_overrides({"policy": "lottery"})
 
 
-def test_panels_draw_the_run():
-    """Every panel draws lines with data once the model has run (empty model: no error)."""
-    m = app.AppModel(seed=1, n_firms=300)
-    for build in (app.population_figure, app.revenue_figure, app.alliances_figure, app.survival_figure):
-        build(m)  # before the first step
-    m.run_for(40)
-    for build in (app.population_figure, app.revenue_figure, app.alliances_figure, app.survival_figure):
-        fig = build(m)
-        lines = [line for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata()) > 1]
-        assert lines, f"expected {build.__name__} to draw at least one series"
-    formed = app.alliances_figure(m).axes[0].get_lines()[0].get_ydata()
-    assert np.all(np.diff(formed) >= 0) and formed[-1] == m.series()["alliances_formed"].sum()
+def test_firm_history_follows_revenue_cash_and_trust_in_the_partner():
+    """The inspector's history is the firm's own revenue and cash each month, and its goodwill seat in its alliance."""
+    m = AppModel(seed=1, n_firms=300)
+    seen = {}
+    for _ in range(60):
+        m.step()
+        table = m.alliances.table
+        rows = np.flatnonzero(m.firms.alive[: m.firms.n] & (m.firms.alliance_id[: m.firms.n] >= 0))
+        for r in rows[:5]:
+            a = m.firms.alliance_id[r]
+            seat = list(table.members[a]).index(r)
+            seen[(int(r), m.month)] = (m.firms.revenue[r], m.firms.cash[r], table.goodwill[a, seat])
+    assert seen, "expected some firms in alliances within 60 months"
+    for (row, month), (revenue, cash, goodwill) in list(seen.items())[:20]:
+        h = m.history.of(row).set_index("month").loc[month]
+        assert (h["revenue"], h["cash"], h["goodwill"]) == pytest.approx((revenue, cash, goodwill))
+    loner = int(np.flatnonzero(~m.firms.ever_allied[: m.n_initial])[0])
+    assert m.history.of(loner)["goodwill"].isna().all(), "expected no trust for a firm never in an alliance"
 
 
-def test_page_renders_headless():
-    """The SolaraViz page renders to widgets without a browser or server."""
-    box, _ = solara.render(app.page, handle_error=False)
-    assert box is not None
+def test_network_draws_living_firms_and_running_alliances():
+    """Points are the living firms, sized by revenue; lines are the running alliances' ties, one series per type."""
+    m = AppModel(seed=2, n_firms=400)
+    for _ in range(50):
+        m.step()
+    option = app_panels.network_option(m)
+    points = [p for s in option["series"] if s["type"] == "scatter" for p in s["data"]]
+    assert sorted(int(p["name"]) for p in points) == sorted(m.firms.firm_id[m.living_rows].tolist())
+    ties = sum(len(s["data"]) for s in option["series"] if s["type"] == "lines")
+    table = m.alliances.table
+    expected = int((table.size(table.active_rows()) - 1).sum())
+    assert ties == expected > 0, f"expected one line per partner of each running alliance ({expected})"
+    by_revenue = sorted(points, key=lambda p: p["value"][2])
+    assert by_revenue[-1]["symbolSize"] > by_revenue[0]["symbolSize"], "expected bigger points for richer firms"
+    again = app_panels.node_positions(m.firms.firm_id[:5], m.firms.sector[:5], 3)
+    assert np.array_equal(again, app_panels.node_positions(m.firms.firm_id[:5], m.firms.sector[:5], 3))
+
+
+def test_twin_panel_shows_both_worlds_and_their_gap():
+    """The comparison draws both worlds' series month by month and the gap as with minus without."""
+    m = AppModel(seed=0, n_firms=400)
+    for _ in range(40):
+        m.step()
+    option = app_panels.twin_option(m)
+    lines = {(s["name"], s["xAxisIndex"]): s["data"] for s in option["series"]}
+    on, off = m.series(), m.twin.series()
+    assert [p[1] for p in lines[("with alliances", 0)]] == on["firms_alive"].tolist()
+    assert [p[1] for p in lines[("without alliances", 0)]] == off["firms_alive"].tolist()
+    gap = (on["mean_revenue"] - off["mean_revenue"]).to_numpy()
+    ahead = np.array([p[1] for p in lines[("alliances ahead", 3)]])
+    behind = np.array([p[1] for p in lines[("alliances behind", 3)]])
+    assert np.allclose(ahead + behind, gap, atol=0.1), "expected the shaded gap to be with minus without"
+    assert (ahead >= 0).all() and (behind <= 0).all()
+
+
+def test_time_axes_mark_the_crisis_and_the_policy_window():
+    """With the crisis and a policy on, every time chart carries the onset line and the window band."""
+    m = AppModel(n_firms=200, crisis=True, policy="credit", start_month=10, stop_month=40)
+    m.step()
+    for build in (app_panels.twin_option, app_panels.lifecycle_option, app_panels.selection_option,
+                  app_panels.survival_option, lambda model: app_panels.firm_option(model, 1)):
+        series = build(m)["series"]
+        lines = [s["markLine"]["data"][0]["xAxis"] for s in series if "markLine" in s]
+        areas = [s["markArea"]["data"][0] for s in series if "markArea" in s]
+        assert lines and set(lines) == {m.cfg.market.crisis.start_month}, "expected the crisis onset marked"
+        assert areas and areas[0][0]["xAxis"] == 10 and areas[0][1]["xAxis"] == 40, "expected the window shaded"
+    plain = AppModel(n_firms=200)
+    assert not any("markLine" in s or "markArea" in s for s in app_panels.lifecycle_option(plain)["series"])
+
+
+def test_panels_are_json_and_draw_the_run():
+    """Every option serialises (it is sent as JSON) and has data once the model has run."""
+    m = AppModel(seed=1, n_firms=200)
+    builds = (app_panels.network_option, app_panels.twin_option, app_panels.lifecycle_option,
+              app_panels.selection_option, app_panels.survival_option,
+              lambda model: app_panels.firm_option(model, int(model.firms.firm_id[0])))
+    for build in builds:
+        json.dumps(build(m))  # before the first step
+    for _ in range(30):
+        m.step()
+    for build in builds:
+        option = json.loads(json.dumps(build(m)))
+        assert any(len(s.get("data", [])) > 1 for s in option["series"]), "expected a series with data"
+    assert "No firm" in app_panels.firm_option(m, 10**9)["title"]["text"]
+    followed = app_panels.firm_option(m, None)["title"]["text"]
+    assert followed.startswith(f"Firm {app_panels.followed_firm(m)}:") and "oldest running alliance" in followed
+    table = m.alliances.table
+    oldest = table.active_rows()[np.argmin(table.start_month[table.active_rows()])]
+    assert m.row_of(app_panels.followed_firm(m)) in table.members[oldest], "expected a member of the oldest alliance"
+    assert f"{m.n_initial:,} founding firms" in app_panels.world_status(m)
+
+
+def test_page_renders_headless_and_each_session_gets_its_own_model():
+    """Two renders of the page (two visitors) hold two different models."""
+    _, first = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    _, second = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    charts = first.find(app.EchartsChart).widgets
+    assert len(charts) == 6, "expected six charts"
+    models = [json.loads(c.option_json) for c in (charts[0], second.find(app.EchartsChart).widgets[0])]
+    assert models[0]["title"]["text"] == "Alliance network, month 0" == models[1]["title"]["text"]
+    import ipyvuetify as v
+
+    step = [b for b in first.find(v.Btn).widgets if b.children == ["Step"]][0]
+    step.click()
+    assert json.loads(first.find(app.EchartsChart).widgets[0].option_json)["title"]["text"].endswith("month 1")
+    assert json.loads(second.find(app.EchartsChart).widgets[0].option_json)["title"]["text"].endswith("month 0"), \
+        "expected the second visitor's world untouched by the first one's STEP"
+
+
+def _network_size(rc) -> tuple[str, int]:
+    option = json.loads(rc.find(app.EchartsChart).widgets[0].option_json)
+    return option["title"]["text"], sum(len(s["data"]) for s in option["series"] if s["type"] == "scatter")
+
+
+def test_a_lever_rebuilds_the_world_at_once_and_reset_keeps_its_settings():
+    """Releasing the firms slider builds a new world at month 0; RESET restarts it with the same settings;
+    an empty policy window is reported and leaves the world as it was."""
+    import ipyvuetify as v
+
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+
+    def button(name):
+        return [b for b in rc.find(v.Btn).widgets if b.children == [name]][0]
+
+    def slider(key):
+        return [s for s in rc.find(v.Slider).widgets if f"alianzas-slider-{key}" in (s.class_ or "")][0]
+
+    button("Step").click()
+    slider("n_firms").fire_event("change", 1200)
+    assert _network_size(rc) == ("Alliance network, month 0", 1200)
+    button("Step").click()
+    button("Step").click()
+    assert _network_size(rc)[0].endswith("month 2")
+    button("Reset").click()
+    assert _network_size(rc) == ("Alliance network, month 0", 1200), "expected RESET to keep 1,200 firms"
+
+    [select] = [s for s in rc.find(v.Select).widgets if s.label == "Instrument"]
+    select.v_model = "credit"
+    slider("start_month").fire_event("change", 100)
+    errors = rc.find(v.Alert).widgets
+    assert errors and "window" in str(errors[0].children), "expected the empty window reported in the sidebar"
+    status = rc.find(solara.widgets.HTML).widgets
+    assert any("policy credit (budget 1,000,000 MXN, months 12-72)" in w.unsafe_innerHTML for w in status), \
+        "expected the world to keep the last valid settings"
+
+
+def test_charts_keep_the_current_month_after_play_and_pause():
+    """PLAY then PAUSE re-renders the controls; the charts and the month shown must stay at the model's month
+    (they are written in place, so the renderer must not put back the values of their first render)."""
+    import time
+
+    import ipyvuetify as v
+
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+
+    def button(name):
+        return [b for b in rc.find(v.Btn).widgets if b.children == [name]][0]
+
+    def shown_month():
+        return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                if (w.unsafe_innerHTML or "").startswith("Month")]
+
+    button("Step").click()
+    button("▶").click()
+    deadline = time.monotonic() + 60
+    while int(_network_size(rc)[0].rsplit(" ", 1)[1]) < 3:
+        assert time.monotonic() < deadline, "expected PLAY to run months within 60 s"
+        time.sleep(0.05)
+    button("❚❚").click()
+    time.sleep(0.5)  # the PLAY thread finishes the month it is in
+    month = int(_network_size(rc)[0].rsplit(" ", 1)[1])
+    assert month >= 3 and shown_month() == [f"Month {month}"], "expected the chart and the label at one month"
+    button("Step").click()
+    assert _network_size(rc)[0] == f"Alliance network, month {month + 1}"
