@@ -176,9 +176,12 @@ def test_page_works_offline_and_step_and_play_advance_the_charts(visitor):
     visitor.press("▶")
     visitor.wait_for_month("m >= 3")
     t0, m0 = time.monotonic(), visitor.month()
-    time.sleep(5)
+    # 2 s: at the fastest PLAY seen here (about 30 months a second) the world stays short of its
+    # 120-month horizon, where the model stops (running = False) and PAUSE is disabled.
+    time.sleep(2)
     m1, t1 = visitor.month(), time.monotonic()
-    visitor.press("❚❚")
+    if m1 < 110:
+        visitor.press("❚❚")
     rate = (m1 - m0) / (t1 - t0)
     assert m1 > m0, "expected PLAY to advance the month"
     after_play = visitor.wait_for_points(after_step)
