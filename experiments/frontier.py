@@ -40,7 +40,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     for p, point in enumerate(points):
         jobs += [(f"point{p}", with_overrides(cfg, seed=s, **{"alliances.enabled": True}, **point))
                  for s in seeds]
-    results = run_jobs(jobs, ex.workers, ex.progress, "frontier runs")
+    results = run_jobs(jobs, ex.workers, ex.progress, "frontier runs", store=folder.replications)
     failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
     rows = []
     for p, point in enumerate(points):
@@ -50,6 +50,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
                      "naive_gap": table["naive_gap"].mean() if len(table) else float("nan"),
                      "survival_effect_60m": table["survival_effect_60m"].mean() if len(table) else float("nan")})
     frontier = pd.DataFrame(rows)
+    n_paired = int(frontier["n_seeds"].min())  # seeds paired at every grid point (failed runs left out)
     frontier["reaches_target"] = frontier["uplift_lo"] >= ex.target_uplift
     folder.table("frontier", frontier)
     figs = {}
@@ -71,7 +72,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
                    f"with confidence (largest lower bound: {frontier['uplift_lo'].max():.1%}, at the point "
                    f"with mean uplift {frontier.loc[frontier['uplift_lo'].idxmax(), 'uplift_revenue']:.1%}).")
     lines = ["# Uplift frontier", "",
-             f"Grid over {', '.join(keys)}; {ex.n_seeds} paired seeds per point, {cfg.firms.n_firms} firms, "
+             f"Grid over {', '.join(keys)}; {n_paired} paired seeds per point (of {ex.n_seeds} planned), {cfg.firms.n_firms} firms, "
              f"{cfg.months} months. Uplift = relative change in mean monthly revenue per living firm, "
              "alliances on versus off, 95% t-interval over seeds.", "", verdict, ""]
     show = hits if len(hits) else frontier
@@ -80,7 +81,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     if failed:
         lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
     atomic_write(folder.path / "report.md", lambda p: p.write_text("\n".join(lines) + "\n"))
-    summary = {"n_points": len(frontier), "n_seeds": ex.n_seeds, "target_uplift": ex.target_uplift,
+    summary = {"n_points": len(frontier), "n_seeds": n_paired, "n_seeds_planned": ex.n_seeds, "target_uplift": ex.target_uplift,
                "points_reaching_target": int(frontier["reaches_target"].sum()),
                "max_uplift_lower_bound": float(frontier["uplift_lo"].max()) if frontier["uplift_lo"].notna().any()
                else None,
