@@ -157,7 +157,7 @@ def _run_in_pool(jobs: list, todo: list[int], workers: int, done: Callable[[int,
                 done(futures[fut], fut.result())
                 handled.add(fut)
         raise RuntimeError(f"a worker process died (killed, or out of memory) after {len(handled)} of {len(todo)} "
-                           "runs finished; the finished ones are saved, resume with resume=<run folder>") from None
+                           "runs finished; the finished ones are saved for a resume") from None
     except BaseException:
         _stop_workers(pool)
         raise

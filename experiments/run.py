@@ -480,7 +480,8 @@ def hydra_main(cfg: DictConfig) -> dict | None:
         summary = run_experiment(check(cfg), Path(out_dir))
     except Exception as err:
         if hc.mode != RunMode.MULTIRUN:
-            print(f"alianzas: run failed: {one_line(err)} (run folder: {out_dir})", file=sys.stderr)
+            print(f"alianzas: run failed: {one_line(err)} (run folder {out_dir}; after fixing the cause, "
+                  f"continue it with resume={out_dir})", file=sys.stderr)
             raise SystemExit(1) from None
         # In a sweep one failed job must not stop the others: report it and go on.
         log.error("job %s failed (%s): %s", hc.job.num, out_dir, one_line(err))
