@@ -26,6 +26,7 @@ The functions take argument lists, so another command-line front end can call
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import itertools
@@ -43,7 +44,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from experiments import frontier, levers, policy_compare, single, uplift
 from experiments.compare import available_cores
@@ -137,10 +138,15 @@ def check_hydra_node(hydra_cfg: Any) -> None:
 
 def _choices(overrides: list[str]) -> list[list[str]]:
     """For each override, the list of single-valued overrides it stands for (sweeps expanded)."""
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception as err:  # Hydra raises its own OverrideParseException
-        raise ConfigError(" ".join(str(err).split())) from None
+    parser = OverridesParser.create()
+    parsed = []
+    for line in overrides:
+        try:
+            parsed += parser.parse_overrides([line])
+        except Exception as err:  # Hydra raises its own OverrideParseException
+            reason = " ".join(str(err).split()).split(" See https://")[0]
+            raise ConfigError(f"{line!r} is not a valid override ({reason}); expected name=value in Hydra's "
+                              "override syntax (quote values with special characters)") from None
     out = []
     for ov in parsed:
         key = ov.get_key_element()
@@ -168,18 +174,21 @@ def _choices(overrides: list[str]) -> list[list[str]]:
 
 def hydra_node(fixed: list[str]) -> Any:
     """The Hydra node the command composes to (its sweep file's grid, mode and launcher), or None."""
-    return _hydra_node(tuple(fixed))
+    full = composed(tuple(fixed))
+    return full.hydra if full is not None else None
 
 
 @functools.lru_cache(maxsize=32)
-def _hydra_node(fixed: tuple[str, ...]) -> Any:
+def composed(fixed: tuple[str, ...]) -> Any:
+    """The full config (Hydra's node included) of a list of single-valued overrides, or None if it does not
+    compose. Cached: a command is composed once for its checks and its model config."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return compose(config_name="config", overrides=list(fixed), return_hydra_config=True).hydra
+            return compose(config_name="config", overrides=list(fixed), return_hydra_config=True)
     except Exception:  # composition errors are reported by load_config with a clear line
         return None
     finally:
@@ -193,8 +202,9 @@ def expand_overrides(args: list[str]) -> list[list[str]]:
     return _expand(args)[0]
 
 
-def _expand(args: list[str]) -> tuple[list[list[str]], Any]:
-    """The combinations of :func:`expand_overrides` and the composed Hydra node (None if it does not compose)."""
+def _expand(args: list[str]) -> tuple[list[list[str]], Any, Any]:
+    """The combinations of :func:`expand_overrides`, the composed Hydra node (None if it does not compose)
+    and, when the command stands for one configuration composed as is, its model config (else None)."""
     model_args = [a for a in args if not a.startswith("-") and not _is_hydra(a)]
     model_args += [a.lstrip("+~")[len("hydra.sweeper.params."):] for a in args
                    if a.lstrip("+~").startswith("hydra.sweeper.params.")]
@@ -203,11 +213,18 @@ def _expand(args: list[str]) -> tuple[list[list[str]], Any]:
     given = {c[0].split("=", 1)[0].lstrip("+~") for c in choices}
     hydra_args = [a for a in args if _is_hydra(a) and not a.lstrip("+~").startswith(
         ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweeper.params."))]
-    node = hydra_node(fixed + hydra_args)
+    full = composed(tuple(fixed + hydra_args))
+    node = full.hydra if full is not None else None
     params = (node.sweeper.get("params") or {}) if node is not None else {}
     from_file = [o for o in (f"{k}={v}" for k, v in params.items()) if o.split("=", 1)[0] not in given]
     choices += _choices(from_file)
-    return [list(c) for c in itertools.islice(itertools.product(*choices), MAX_PREFLIGHT)], node
+    combos = [list(c) for c in itertools.islice(itertools.product(*choices), MAX_PREFLIGHT)]
+    model = None
+    if full is not None and combos == [fixed]:
+        model = copy.deepcopy(full)
+        with open_dict(model):
+            del model["hydra"]
+    return combos, node, model
 
 
 def plan(args: list[str]) -> Plan:
@@ -217,7 +234,7 @@ def plan(args: list[str]) -> Plan:
         ConfigError: one line naming the parameter, the value and what is allowed.
     """
     refuse_code_loading(args)
-    combos, node = _expand(args)
+    combos, node, model = _expand(args)
     if node is not None:
         check_hydra_node(node)
     multirun = any(a in ("-m", "--multirun") for a in args) or (
@@ -227,7 +244,7 @@ def plan(args: list[str]) -> Plan:
         swept = [k for i, k in enumerate(keys) if len({combo[i] for combo in combos}) > 1]
         raise ConfigError(f"{', '.join(swept) or 'a parameter'} has several values; add -m (multirun) "
                           "to sweep them")
-    configs = [check(load_config(*combo)) for combo in combos]
+    configs = [check(model)] if model is not None else [check(load_config(*combo)) for combo in combos]
     explicit = [a.split("=", 1)[1] for a in args
                 if a.lstrip("+~").startswith("hydra.sweep.dir=" if multirun else "hydra.run.dir=")]
     for path in explicit:
