@@ -3,12 +3,17 @@
 ``python -m experiments.collect <sweep_dir> [--out table.parquet] [--heatmap X Y VALUE]``
 
 Every job of ``python -m experiments.run -m ...`` writes its own run folder,
-``<sweep_dir>/<job number>/`` (see ``results/README.md``). The table has one row
-per job the sweep planned:
+``<sweep_dir>/<job>/``, named after its overrides (see ``results/README.md``).
+Jobs are keyed by their override set (Hydra's ``.hydra/overrides.yaml``), not by
+Hydra's job number, which a resumed sweep starts from 0 again. The table has one
+row per job the sweep planned:
 
-- ``run_folder``, ``job``, ``status`` and ``error``. The status is the one in
-  ``manifest.json`` (``completed``, ``completed_with_failures``, ``failed``,
-  ``running``); ``not_started`` when the job's configuration was rejected before
+- ``run_folder``, ``job`` (its place in the plan), ``status`` and ``error``. The
+  status is the one in ``manifest.json`` (``completed``,
+  ``completed_with_failures``, ``failed``, ``interrupted``, ``running``), read
+  as ``interrupted`` when the job's process is gone (``sim.io.effective_status``);
+  ``unreadable`` when a file of the job is corrupt (the other jobs are still
+  tabled); ``not_started`` when the job's configuration was rejected before
   its run folder was written (the error is then read from Hydra's ``run.log``);
   ``missing`` when the sweep planned the job but left no folder for it.
 - The configuration values that vary across jobs, under dotted keys
@@ -54,7 +59,7 @@ class JobRecord:
     """What one job of a sweep left behind.
 
     Attributes:
-        job: Hydra's job number.
+        job: the job's place in the sweep's plan (Hydra's job number if the plan is unknown).
         run_folder: the job's folder (it may not exist for a missing job).
         status: manifest status, ``not_started`` or ``missing``.
         error: the first line of the job's error, if any.
@@ -294,7 +299,7 @@ def draw_heatmap(table: pd.DataFrame, x: str, y: str, value: str, path: Path, va
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Collect a sweep folder into a parquet table (and a heatmap); return the exit code."""
+    """Collect a sweep folder into a parquet or CSV table (and a heatmap); return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m experiments.collect", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, help="folder of a multirun (holds one folder per job)")
     parser.add_argument("--out", type=Path, help="table to write, parquet or .csv (default: <sweep_dir>/table.parquet)")
