@@ -50,8 +50,8 @@ from experiments import frontier, levers, policy_compare, single, uplift
 from experiments.compare import available_cores
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
-                    create_unique_folder, effective_status, finite, one_line, read_manifest, resume_allowed,
-                    write_json)
+                    create_unique_folder, effective_status, finite, one_line, open_folders, read_manifest,
+                    resume_allowed, write_json)
 from sim.params import ConfigError, check_raw_value, register_schema
 
 EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
@@ -477,10 +477,11 @@ def run_experiment(cfg: Any, out_dir: Path) -> dict:
             done = {}
         if done.get("status") == "completed" and done.get("config_hash") == config_hash(cfg):
             return json.loads((out_dir / "summary.json").read_text())
+    already_open = open_folders()
     try:
         return EXPERIMENTS[cfg.experiment.kind](cfg, out_dir)
     except BaseException as err:
-        close_open_folders(err)
+        close_open_folders(err, keep=already_open)
         if not isinstance(err, RunFolderError) and not (out_dir / "manifest.json").exists():
             RunFolder(out_dir, cfg, seed=cfg.seed, kind=cfg.experiment.kind).finish(
                 "interrupted" if isinstance(err, KeyboardInterrupt) else "failed", error=one_line(err))

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import platform
-import re
 import secrets
 import socket
 import subprocess
@@ -333,12 +332,14 @@ def open_folders() -> list["RunFolder"]:
     return list(_OPEN)
 
 
-def close_open_folders(err: BaseException) -> None:
-    """Record ``interrupted`` (for Ctrl-C or SIGTERM) or ``failed`` with a one-line reason in every open folder."""
+def close_open_folders(err: BaseException, keep: list["RunFolder"] | None = None) -> None:
+    """Record ``interrupted`` (for Ctrl-C or SIGTERM) or ``failed`` with a one-line reason in every open folder
+    (except those in ``keep``: folders opened before the failing call, which belong to someone else)."""
     status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
     reason = one_line(err)
     for folder in reversed(open_folders()):
-        folder.finish(status, error=reason)
+        if folder not in (keep or []):
+            folder.finish(status, error=reason)
 
 
 def one_line(err: BaseException) -> str:

@@ -98,11 +98,13 @@ class _nothing:
 
 
 TALLY = {"tried": 0, "accepted": 0, "refused": 0}
+ACCEPTED: set[str] = set()
 
 
 def assert_one_line_naming(path: str, override: str, outcome: Exception | None) -> None:
     if outcome is None:
         TALLY["accepted"] += 1
+        ACCEPTED.add(override)
         return
     TALLY["refused"] += 1
     assert isinstance(outcome, ConfigError), f"{override}: expected a ConfigError, got {type(outcome).__name__}: {outcome}"
@@ -152,7 +154,7 @@ def test_bad_values_through_the_real_preflight_never_raise_anything_else(case):
     override = f"{path}={value}"
     TALLY["tried"] += 1
     try:
-        run.plan([override])
+        run.plan([f"policy={POLICY}", override])
         outcome = None
     except Exception as err:
         outcome = err
@@ -164,5 +166,7 @@ def test_fuzz_tally(capsys):
     with capsys.disabled():
         print(f"\nbad-input fuzz: {TALLY['tried']} inputs over {len(LEAVES)} leaves, {TALLY['refused']} refused "
               f"in one line, {TALLY['accepted']} accepted as valid, 0 tracebacks")
+        if os.environ.get("ALIANZAS_FUZZ_EXAMPLES"):  # a long fuzz lists what it accepted, for review
+            print("accepted:", " ".join(sorted(ACCEPTED)))
     assert TALLY["tried"] > 0 and TALLY["refused"] > TALLY["accepted"], TALLY
     assert not math.isnan(TALLY["tried"])
