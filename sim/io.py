@@ -394,8 +394,12 @@ class RunFolder:
                 {k: previous.get(k) for k in ("started", "ended", "status", "error", "pid", "host")}]
             for stale in self.path.glob(".*.tmp"):  # left by a killed write of the earlier attempt
                 stale.unlink(missing_ok=True)
+        try:  # the manifest first: a second run racing for the folder stops before writing anything
+            write_json(self.path / "manifest.json", self.manifest, exclusive=previous is None)
+        except FileExistsError:
+            raise RunFolderError(f"{self.path} already holds a run (another process published its manifest "
+                                 "first); a new run needs a new folder") from None
         write_config(self.path / "config.yaml", cfg)
-        write_json(self.path / "manifest.json", self.manifest, exclusive=previous is None)
         self.replications = ReplicationStore(self.path / "replications")
         _OPEN.append(self)
         self._beat = threading.Thread(target=self._heartbeat, name="alianzas-heartbeat", daemon=True)
