@@ -50,6 +50,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
                      "naive_gap": table["naive_gap"].mean() if len(table) else float("nan"),
                      "survival_effect_60m": table["survival_effect_60m"].mean() if len(table) else float("nan")})
     frontier = pd.DataFrame(rows)
+    if not frontier["n_seeds"].any():
+        raise RuntimeError(f"every replication failed ({len(failed)} runs): " + "; ".join(failed[:3]))
     n_paired = int(frontier["n_seeds"].min())  # seeds paired at every grid point (failed runs left out)
     frontier["reaches_target"] = frontier["uplift_lo"] >= ex.target_uplift
     folder.table("frontier", frontier)

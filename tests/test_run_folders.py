@@ -180,3 +180,36 @@ def test_collect_shows_a_job_whose_process_died_as_interrupted(small_sweep, tmp_
     (job / "manifest.json").write_text(json.dumps(manifest))
     statuses = {r.config.get("seed"): r.status for r in collect.read_sweep(sweep)}
     assert statuses == {0: "interrupted", 1: "completed"}, statuses
+
+
+KIND_ARGS = {
+    "single": ("experiment=single",),
+    "uplift": ("experiment=uplift",),
+    "uplift_frontier": ("experiment=uplift_frontier", "experiment.grid=['alliances.search.p_seek_max=0.03,0.12']"),
+    "compatibility_vs_contracts": ("experiment=compatibility_vs_contracts",),
+    "policy_compare": ("experiment=policy_compare", "experiment.instruments=[training]", "months=13"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_ARGS))
+def test_every_experiment_kind_records_failed_with_a_one_line_reason(kind, tmp_path, monkeypatch):
+    """When every model run crashes, each kind ends 'failed' with a one-line error (never 'running') and counts
+    no seed as done."""
+    assert set(KIND_ARGS) == set(run.EXPERIMENTS), "expected a case for every experiment kind"
+    cfg = check(load_config(*KIND_ARGS[kind], "firms.n_firms=30", "experiment.n_seeds=2", "experiment.workers=1",
+                            "experiment.progress=false", *(() if kind == "policy_compare" else ("months=3",))))
+
+    def crash(self, months):
+        raise RuntimeError("simulated crash\nsecond line")
+
+    monkeypatch.setattr("sim.model.AllianceModel.run_for", crash)
+    try:
+        run.run_experiment(cfg, tmp_path)
+    except Exception:
+        pass
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "failed", f"{kind}: expected failed, got {manifest['status']}"
+    assert manifest["error"] and "\n" not in manifest["error"], f"{kind}: expected a one-line error: {manifest}"
+    summary = tmp_path / "summary.json"
+    assert not summary.exists() or json.loads(summary.read_text()).get("n_seeds", 0) == 0, (
+        f"{kind}: expected no seed counted as done")
