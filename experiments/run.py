@@ -525,7 +525,9 @@ def launch(prepared: Launch) -> int:
     if prepared.resumed:
         os.environ[RESUME_ENV] = str(prepared.folder.resolve())
     saved_argv = sys.argv
-    sys.argv = [saved_argv[0], *prepared.hydra_args]
+    # Options first: Hydra's parser takes no option after the first override ("a=1 -m b=2" would fail there).
+    options = [a for a in prepared.hydra_args if a.startswith("-")]
+    sys.argv = [saved_argv[0], *options, *[a for a in prepared.hydra_args if not a.startswith("-")]]
     code = 0
     try:
         hydra_main()

@@ -167,18 +167,22 @@ def test_an_interrupt_in_process_records_interrupted(tmp_path):
     assert manifest["status"] == "interrupted" and manifest["ended"], manifest
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
-def test_a_signalled_run_is_interrupted_and_leaves_no_process(how, tmp_path):
+@pytest.mark.parametrize("how, sweep", [("SIGTERM", False), ("SIGKILL", False), ("SIGTERM", True)],
+                         ids=["run-SIGTERM", "run-SIGKILL", "sweep-SIGTERM"])
+def test_a_signalled_run_is_interrupted_and_leaves_no_process(how, sweep, tmp_path):
     """SIGTERM: workers stop, the manifest says interrupted. SIGKILL: nothing can be written, but the
-    status view reads the run as interrupted, and the workers and forkserver exit on their own."""
+    status view reads the run as interrupted, and the workers and forkserver exit on their own. A sweep on
+    joblib's worker processes: the launcher and every job end, each job reads as interrupted."""
     tag = f"ALIANZAS_TEST_TAG={uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     env |= fault_env(tmp_path / "faults", SLOW_RUNS) | dict([tag.split("=", 1)])
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.run", *TINY, "experiment.workers=2",
-                             f"output.root={tmp_path}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = ["-m", "seed=0,1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "experiment.workers=1"] if sweep \
+        else ["experiment.workers=2"]
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.run", *TINY, *args, f"output.root={tmp_path}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    saved = "sweeps/*/*/replications/*.json" if sweep else "runs/*/replications/*.json"
     try:
-        assert wait_until(lambda: list((tmp_path / "runs").glob("*/replications/*.json")), 60), (
+        assert wait_until(lambda: list(tmp_path.glob(saved)), 90), (
             "expected a replication saved before the signal")
         assert len(tagged_processes(tag)) >= 3, "expected the run and its workers alive before the signal"
         proc.send_signal(getattr(signal, how))
@@ -187,15 +191,19 @@ def test_a_signalled_run_is_interrupted_and_leaves_no_process(how, tmp_path):
         if proc.poll() is None:
             proc.kill()
         stderr = proc.stderr.read()
-    folder = run_folder_of(tmp_path)
+    folder = next((tmp_path / "sweeps").iterdir()) if sweep else run_folder_of(tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
-    if how == "SIGKILL":
+    if sweep:
+        assert code == 143 and manifest["status"] == "interrupted", f"expected the sweep interrupted: {manifest}"
+        jobs = [line for line in status_lines(folder)[1:] if "missing" not in line]
+        assert jobs and all(": interrupted" in line for line in jobs), status_lines(folder)
+    elif how == "SIGKILL":
         assert code == -signal.SIGKILL and manifest["status"] == "running", "expected SIGKILL to write nothing"
     else:
         assert code == 143, f"expected exit code 143 (128 + SIGTERM), got {code}"
         assert manifest["status"] == "interrupted" and manifest["ended"], f"expected interrupted: {manifest}"
         assert "resume=" in stderr and "Traceback" not in stderr, stderr[-1500:]
-    assert status_lines(folder)[0].startswith(f"{folder}: interrupted"), status_lines(folder)
+    assert status_lines(folder)[0].startswith(f"{folder}: {'sweep ' if sweep else ''}interrupted"), status_lines(folder)
     assert wait_until(lambda: not tagged_processes(tag), 20), (
         f"expected no process of the run left, found {tagged_processes(tag)}")
 
