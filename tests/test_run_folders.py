@@ -213,3 +213,35 @@ def test_every_experiment_kind_records_failed_with_a_one_line_reason(kind, tmp_p
     summary = tmp_path / "summary.json"
     assert not summary.exists() or json.loads(summary.read_text()).get("n_seeds", 0) == 0, (
         f"{kind}: expected no seed counted as done")
+
+
+def test_counts_report_only_the_seeds_that_succeeded(tmp_path, monkeypatch):
+    """With one of two seeds crashing, policy_compare reports one paired seed, not two, and lists the failures."""
+    cfg = check(load_config("experiment=policy_compare", "experiment.instruments=[training]", "months=13",
+                            "firms.n_firms=30", "experiment.n_seeds=2", "experiment.workers=1",
+                            "experiment.progress=false"))
+    from sim.model import AllianceModel
+    real = AllianceModel.run_for
+
+    def crash_seed_1(self, months):
+        if self.cfg.seed == 1:
+            raise RuntimeError("simulated crash")
+        return real(self, months)
+
+    monkeypatch.setattr(AllianceModel, "run_for", crash_seed_1)
+    summary = run.run_experiment(cfg, tmp_path)
+    assert summary["n_seeds"] == 1 and summary["n_seeds_planned"] == 2, summary
+    assert len(summary["failed_runs"]) == 2, "expected both arms of seed 1 listed as failed"
+    assert json.loads((tmp_path / "manifest.json").read_text())["status"] == "completed_with_failures"
+
+
+def test_a_sweep_file_with_callbacks_or_another_launcher_is_refused():
+    """Code-loading settings are refused from a sweep file's composed Hydra node as well."""
+    from omegaconf import OmegaConf
+    good = {"callbacks": {}, "launcher": {"_target_": run.LAUNCHERS[1]}, "sweeper": {"_target_": run.SWEEPERS[0]}}
+    run.check_hydra_node(OmegaConf.create(good))
+    for bad, named in (({"callbacks": {"x": {"_target_": "builtins.open"}}}, "hydra.callbacks"),
+                       ({"launcher": {"_target_": "os.system"}}, "hydra.launcher"),
+                       ({"sweeper": {"_target_": "my.Sweeper"}}, "hydra.sweeper")):
+        with pytest.raises(run.ConfigError, match=named):
+            run.check_hydra_node(OmegaConf.create(good | bad))
