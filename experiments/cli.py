@@ -40,8 +40,7 @@ def run(args: list[str]) -> int:
     from experiments import run as entry
 
     sys.argv = ["alianzas run", *args]
-    entry.main()
-    return 0
+    return entry.main(args)
 
 
 def collect(args: list[str]) -> int:

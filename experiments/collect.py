@@ -3,12 +3,17 @@
 ``python -m experiments.collect <sweep_dir> [--out table.parquet] [--heatmap X Y VALUE]``
 
 Every job of ``python -m experiments.run -m ...`` writes its own run folder,
-``<sweep_dir>/<job number>/`` (see ``results/README.md``). The table has one row
-per job the sweep planned:
+``<sweep_dir>/<job>/``, named after its overrides (see ``results/README.md``).
+Jobs are keyed by their override set (Hydra's ``.hydra/overrides.yaml``), not by
+Hydra's job number, which a resumed sweep starts from 0 again. The table has one
+row per job the sweep planned:
 
-- ``run_folder``, ``job``, ``status`` and ``error``. The status is the one in
-  ``manifest.json`` (``completed``, ``completed_with_failures``, ``failed``,
-  ``running``); ``not_started`` when the job's configuration was rejected before
+- ``run_folder``, ``job`` (its place in the plan), ``status`` and ``error``. The
+  status is the one in ``manifest.json`` (``completed``,
+  ``completed_with_failures``, ``failed``, ``interrupted``, ``running``), read
+  as ``interrupted`` when the job's process is gone (``sim.io.effective_status``);
+  ``unreadable`` when a file of the job is corrupt (the other jobs are still
+  tabled); ``not_started`` when the job's configuration was rejected before
   its run folder was written (the error is then read from Hydra's ``run.log``);
   ``missing`` when the sweep planned the job but left no folder for it.
 - The configuration values that vary across jobs, under dotted keys
@@ -43,7 +48,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from experiments import plots
-from sim.io import write_table
+from sim.io import effective_status, read_record, write_table
 
 #: Statuses of a job whose outcomes can be used.
 USABLE = ("completed", "completed_with_failures")
@@ -54,7 +59,7 @@ class JobRecord:
     """What one job of a sweep left behind.
 
     Attributes:
-        job: Hydra's job number.
+        job: the job's place in the sweep's plan (Hydra's job number if the plan is unknown).
         run_folder: the job's folder (it may not exist for a missing job).
         status: manifest status, ``not_started`` or ``missing``.
         error: the first line of the job's error, if any.
@@ -119,21 +124,38 @@ def planned_jobs(sweep_dir: Path) -> list[list[str]] | None:
         return None
 
 
-def job_folders(sweep_dir: Path) -> dict[int, Path]:
-    """Job number -> folder, for every job folder Hydra created under ``sweep_dir``."""
-    out = {}
+def job_overrides(folder: Path) -> list[str]:
+    """The overrides a job folder ran with (Hydra's ``.hydra/overrides.yaml``; ValueError if unreadable)."""
+    return [str(o) for o in read_record(folder / ".hydra" / "overrides.yaml", yaml.safe_load, list)]
+
+
+def override_key(overrides: list[str]) -> frozenset:
+    """A job's identity: its set of overrides, normalised (``+``/``~`` prefixes and spacing dropped)."""
+    return frozenset(o.strip().lstrip("+~").replace(" ", "") for o in overrides)
+
+
+def job_folders(sweep_dir: Path) -> list[tuple[frozenset | None, int | None, Path]]:
+    """(override set, Hydra job number, folder) of every job folder under ``sweep_dir`` (None where unreadable)."""
+    out = []
     for folder in sorted(p for p in sweep_dir.iterdir() if p.is_dir()):
-        hydra_yaml = folder / ".hydra" / "hydra.yaml"
-        if hydra_yaml.is_file():
-            out[int(OmegaConf.load(hydra_yaml).hydra.job.num)] = folder
-        elif (folder / "manifest.json").is_file() and folder.name.isdigit():
-            out[int(folder.name)] = folder
+        if not (folder / ".hydra").is_dir() and not (folder / "manifest.json").is_file():
+            continue
+        try:
+            key = override_key(job_overrides(folder))
+        except ValueError:
+            key = None
+        try:
+            num = int(OmegaConf.load(folder / ".hydra" / "hydra.yaml").hydra.job.num)
+        except Exception:  # absent or corrupt: the job is still listed, by its folder
+            num = int(folder.name) if folder.name.isdigit() else None
+        out.append((key, num, folder))
     return out
 
 
 def logged_error(folder: Path) -> str | None:
     """The last ERROR line of the job's Hydra log, if it has one, without the log prefix."""
-    lines = [ln for log in sorted(folder.glob("*.log")) for ln in log.read_text().splitlines() if "[ERROR]" in ln]
+    lines = [ln for log in sorted(folder.glob("*.log")) for ln in log.read_text(errors="replace").splitlines()
+             if "[ERROR]" in ln]
     if not lines:
         return None
     # experiments.run logs "job <n> failed (<folder>): <error>"; the row already says job and folder.
@@ -141,17 +163,27 @@ def logged_error(folder: Path) -> str | None:
 
 
 def read_job(job: int, folder: Path) -> JobRecord:
-    """The status, configuration and outcomes a job folder holds."""
+    """The status, configuration and outcomes a job folder holds (``unreadable`` if a file is corrupt)."""
+    try:
+        return _read_job(job, folder)
+    except ValueError as err:
+        return JobRecord(job, folder, "unreadable", str(err).splitlines()[0])
+
+
+def _read_job(job: int, folder: Path) -> JobRecord:
     manifest_path, summary_path = folder / "manifest.json", folder / "summary.json"
     config_path = folder / "config.yaml" if (folder / "config.yaml").is_file() else folder / ".hydra" / "config.yaml"
-    config = flatten(OmegaConf.to_container(OmegaConf.load(config_path), resolve=True)) \
-        if config_path.is_file() else {}
+    try:
+        config = flatten(OmegaConf.to_container(OmegaConf.load(config_path), resolve=True)) \
+            if config_path.is_file() else {}
+    except Exception as err:  # OmegaConf and yaml raise several kinds for a corrupt file
+        raise ValueError(f"{config_path.name}: unreadable ({type(err).__name__})") from None
     if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        status, error = manifest.get("status", "unknown"), manifest.get("error")
+        manifest = read_record(manifest_path)
+        status, error = effective_status(manifest), manifest.get("error")
     else:
         status, error = "not_started", logged_error(folder)
-    outcomes = outcome_columns(json.loads(summary_path.read_text())) if summary_path.is_file() else {}
+    outcomes = outcome_columns(read_record(summary_path)) if summary_path.is_file() else {}
     return JobRecord(job, folder, status, error.splitlines()[0] if error else None, config, outcomes)
 
 
@@ -165,17 +197,39 @@ def missing_job(job: int, folder: Path, overrides: list[str]) -> JobRecord:
     config = {}
     for line in overrides:
         key, _, value = line.partition("=")
-        config[key.lstrip("+~")] = yaml.safe_load(value)
+        try:
+            config[key.lstrip("+~")] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            config[key.lstrip("+~")] = value
     return JobRecord(job, folder, "missing", "no run folder", config)
 
 
 def read_sweep(sweep_dir: Path) -> list[JobRecord]:
-    """Every job the sweep planned or left a folder for, in job order."""
+    """Every job the sweep planned or left a folder for, keyed by override set, in planned order.
+
+    A job's number is its place in the sweep's plan (``multirun.yaml``), found
+    by its overrides, not by Hydra's job number, which a resumed sweep restarts
+    from 0. Folders the plan does not know follow, by Hydra's number.
+    """
     found = job_folders(sweep_dir)
-    plan = planned_jobs(sweep_dir) or []
-    records = [read_job(job, folder) for job, folder in found.items()]
-    records += [missing_job(job, sweep_dir / str(job), ov) for job, ov in enumerate(plan) if job not in found]
-    return sorted(records, key=lambda r: r.job)
+    try:
+        plan = planned_jobs(sweep_dir) or []
+    except Exception:  # a corrupt multirun.yaml: table the folders that exist
+        plan = []
+    by_key = {key: (num, folder) for key, num, folder in found if key is not None}
+    records, used = [], set()
+    for job, overrides in enumerate(plan):
+        key = override_key(overrides)
+        if key in by_key:
+            records.append(read_job(job, by_key[key][1]))
+            used.add(by_key[key][1])
+        else:
+            records.append(missing_job(job, sweep_dir / f"job{job}", overrides))
+    extra = sorted((f for f in found if f[2] not in used), key=lambda f: (f[1] is None, f[1] or 0, f[2].name))
+    for k, (key, num, folder) in enumerate(extra):
+        job = num if num is not None and not plan else len(plan) + k
+        records.append(read_job(job, folder))
+    return records
 
 
 def varying_keys(records: list[JobRecord]) -> list[str]:
@@ -245,10 +299,10 @@ def draw_heatmap(table: pd.DataFrame, x: str, y: str, value: str, path: Path, va
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Collect a sweep folder into a parquet table (and a heatmap); return the exit code."""
+    """Collect a sweep folder into a parquet or CSV table (and a heatmap); return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m experiments.collect", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, help="folder of a multirun (holds one folder per job)")
-    parser.add_argument("--out", type=Path, help="table to write (default: <sweep_dir>/table.parquet)")
+    parser.add_argument("--out", type=Path, help="table to write, parquet or .csv (default: <sweep_dir>/table.parquet)")
     parser.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "VALUE"),
                         help="draw VALUE over X and Y (full column names or unique suffixes)")
     parser.add_argument("--curve", nargs=2, metavar=("X", "VALUE"),

@@ -6,16 +6,23 @@ its own named stream (``sim.rng``), the arms share demand, firm shocks and
 births (common random numbers), so differences between arms are caused by the
 switch. Runs are farmed out to worker processes; results come back in job
 order, so 1 or many workers give identical numbers. A failed run is reported,
-not fatal: the others are kept.
+not fatal: the others are kept. Each finished run is saved in the run folder's
+``replications/`` as it finishes, so a resumed run reruns only what is missing.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import multiprocessing
 import os
+import re
+import signal
+import threading
+import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -25,6 +32,7 @@ from scipy import stats
 
 from experiments import executors
 from sim import metrics
+from sim.io import ReplicationStore
 from sim.model import AllianceModel
 
 
@@ -119,36 +127,119 @@ class FirmMonths:
 
 
 def n_workers(requested: int) -> int:
-    """Worker processes to use: ``requested``, or every core when 0."""
-    return requested if requested > 0 else (os.cpu_count() or 1)
+    """Worker processes to use: ``requested`` (at most the machine's cores, with a warning), or every core when 0."""
+    cores = available_cores()
+    if requested > cores:
+        logging.getLogger("alianzas").warning("experiment.workers=%d is more than the %d cores of this machine; "
+                                              "using %d", requested, cores, cores)
+        return cores
+    return requested if requested > 0 else cores
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def replication_key(arm: str, cfg: Any) -> str:
+    """The name a replication is saved under: its arm and seed (``no_alliances_seed3``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{arm}_seed{int(cfg.seed)}")
 
 
 def run_jobs(jobs: list[tuple[str, Any]], workers: int = 0, progress: bool = True,
-             desc: str = "runs", runner: Callable[[tuple[str, Any]], ArmResult] = run_arm) -> list[ArmResult]:
+             desc: str = "runs", store: ReplicationStore | None = None,
+             runner: Callable[[tuple[str, Any]], ArmResult] = run_arm) -> list[ArmResult]:
     """Run ``(arm, cfg)`` jobs, in parallel when ``workers`` != 1; results in job order.
 
     ``runner`` (a module-level function, so worker processes can import it) runs and
-    measures one job; ``run_arm`` by default.
+    measures one job; ``run_arm`` by default. With a ``store`` every result is saved
+    as soon as it finishes, and a job the store already holds as completed (an
+    earlier attempt of a resumed run) is read back instead of run again, so a
+    resumed run gives the numbers of an uninterrupted one. A worker that dies
+    (killed, out of memory) stops the run with a one-line RuntimeError; what
+    finished is kept for a resume.
     """
     if jobs and jobs[0][1].experiment.executor == "submitit":  # issue 15: replications as submitit jobs
         return executors.map_replications(runner, jobs, jobs[0][1], on_failure=lambda job, message: ArmResult(
             arm=job[0], seed=int(job[1].seed), error=message))
-    workers = min(n_workers(workers), max(len(jobs), 1))
+    keys = [replication_key(arm, cfg) for arm, cfg in jobs]
+    if len(set(keys)) < len(keys):  # arms that share a name and a seed: number them instead
+        keys = [f"{i:06d}_{k}" for i, k in enumerate(keys)]
+    out: list[ArmResult | None] = [store.load(k, ArmResult) if store else None for k in keys]
+    todo = [i for i, res in enumerate(out) if res is None]
+    workers = min(n_workers(workers), max(len(todo), 1))
     bar = _progress(len(jobs), desc, progress)
-    if workers == 1:
-        out = []
-        for job in jobs:
-            out.append(runner(job))
-            bar.update(1)
-    else:
-        # forkserver: workers start from a clean process, not a fork of a threaded parent.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-            out = []
-            for res in pool.map(runner, jobs, chunksize=1):
-                out.append(res)
-                bar.update(1)
-    bar.close()
+    bar.update(len(jobs) - len(todo))
+
+    def done(i: int, res: ArmResult) -> None:
+        out[i] = res
+        if store is not None:
+            store.save(keys[i], res)
+        bar.update(1)
+
+    try:
+        if workers == 1:
+            for i in todo:
+                done(i, runner(jobs[i]))
+        else:
+            _run_in_pool(jobs, todo, workers, done, runner)
+    finally:
+        bar.close()
     return out
+
+
+def _run_in_pool(jobs: list, todo: list[int], workers: int, done: Callable[[int, ArmResult], None],
+                 runner: Callable[[tuple[str, Any]], ArmResult] = run_arm) -> None:
+    """Run the jobs ``todo`` on ``workers`` processes, calling ``done`` as each finishes; no worker outlives it."""
+    # forkserver: workers start from a clean process, not a fork of a threaded parent.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    futures, handled = {}, set()
+    try:
+        futures = {pool.submit(runner, jobs[i]): i for i in todo}
+        for fut in as_completed(futures):
+            done(futures[fut], fut.result())
+            handled.add(fut)
+    except BrokenProcessPool:
+        for fut in futures:  # runs that finished before the pool broke are kept too
+            if fut not in handled and fut.done() and not fut.cancelled() and fut.exception() is None:
+                done(futures[fut], fut.result())
+                handled.add(fut)
+        raise RuntimeError(f"a worker process died (killed, or out of memory) after {len(handled)} of {len(todo)} "
+                           "runs finished; the finished ones are saved for a resume") from None
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes now (an interrupt must not wait for runs in flight)."""
+    for proc in list(getattr(pool, "_processes", {}).values()):  # no public API before Python 3.14
+        if proc.is_alive():
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each worker: leave Ctrl-C to the parent (which stops the pool) and exit if the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="alianzas-parent-watch", daemon=True).start()
 
 
 def _progress(total: int, desc: str, enabled: bool):

@@ -43,7 +43,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     for p, point in enumerate(points):
         jobs += [(f"point{p}", with_overrides(cfg, seed=s, **{"alliances.enabled": True}, **point))
                  for s in seeds]
-    results = run_jobs(jobs, ex.workers, ex.progress, "frontier runs")
+    results = run_jobs(jobs, ex.workers, ex.progress, "frontier runs", store=folder.replications)
     failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
     rows = []
     for p, point in enumerate(points):
@@ -59,6 +59,9 @@ def run(cfg: Any, out_dir: Path) -> dict:
                      "naive_gap": table["naive_gap"].mean() if len(table) else float("nan"),
                      "survival_effect_60m": table["survival_effect_60m"].mean() if len(table) else float("nan")})
     frontier = pd.DataFrame(rows)
+    if not frontier["n_seeds"].any():
+        raise RuntimeError(f"every replication failed ({len(failed)} runs): " + "; ".join(failed[:3]))
+    n_paired = int(frontier["n_seeds"].min())  # seeds paired at every grid point (failed runs left out)
     frontier["reaches_target"] = frontier["effect_lo"] >= ex.target_uplift
     folder.table("frontier", frontier)
     figs = {}
@@ -81,10 +84,10 @@ def run(cfg: Any, out_dir: Path) -> dict:
                    f"{ex.target_uplift:.0%} with confidence (largest lower bound: {frontier.loc[best, 'effect_lo']:.1%}, "
                    f"at the point with mean effect {frontier.loc[best, 'effect_on_allied']:.1%}).")
     lines = ["# Uplift frontier", "",
-             f"Grid over {', '.join(keys)}; {ex.n_seeds} paired seeds per point, {cfg.firms.n_firms} firms, "
-             f"{cfg.months} months. Effect on the allied = revenue of allied firm-months against the same firms' "
-             "same months without alliances; average effect (uplift) = mean monthly revenue per living firm, "
-             "alliances on versus off; 95% t-intervals over seeds.", "", verdict, ""]
+             f"Grid over {', '.join(keys)}; {n_paired} paired seeds per point (of {ex.n_seeds} planned), "
+             f"{cfg.firms.n_firms} firms, {cfg.months} months. Effect on the allied = revenue of allied firm-months "
+             "against the same firms' same months without alliances; average effect (uplift) = mean monthly revenue "
+             "per living firm, alliances on versus off; 95% t-intervals over seeds.", "", verdict, ""]
     show = hits if len(hits) else frontier
     lines += [show[keys + ["effect_on_allied", "effect_lo", "effect_hi", "uplift_revenue", "naive_gap"]]
               .to_markdown(index=False), ""]
@@ -92,7 +95,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     if failed:
         lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
     atomic_write(folder.path / "report.md", lambda p: p.write_text("\n".join(lines) + "\n"))
-    summary = {"n_points": len(frontier), "n_seeds": ex.n_seeds, "target_uplift": ex.target_uplift,
+    summary = {"n_points": len(frontier), "n_seeds": n_paired, "n_seeds_planned": ex.n_seeds, "target_uplift": ex.target_uplift,
                "points_reaching_target": int(frontier["reaches_target"].sum()),
                "max_effect_lower_bound": float(frontier["effect_lo"].max()) if frontier["effect_lo"].notna().any()
                else None,

@@ -54,7 +54,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="compatibility_vs_contracts")
     ex = cfg.experiment
     arms = lever_arms(cfg, ex.lever_step)
-    results = run_jobs(paired_jobs(cfg, arms, ex.n_seeds), ex.workers, ex.progress, "lever runs")
+    results = run_jobs(paired_jobs(cfg, arms, ex.n_seeds), ex.workers, ex.progress, "lever runs",
+                       store=folder.replications)
     failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
     per_arm = {}
     for arm in ("baseline", "compatibility_planning", "contracts"):
@@ -64,6 +65,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
         t["alliance_median_duration_months"] = pd.Series(durations, dtype=float)
         per_arm[arm] = t
     folder.table("replications", pd.concat(per_arm, names=["arm"]).reset_index())
+    n_paired = min(len(t) for t in per_arm.values())  # seeds paired in every arm (failed runs left out)
     rows = []
     for lever in ("compatibility_planning", "contracts"):
         for key, label in OUTCOMES.items():
@@ -79,7 +81,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
         plots.estimates_with_ci(effects[effects["outcome"] == key], figs / f"effect_{key}.png",
                                 f"Raising each lever by {ex.lever_step:.0%}", f"change in {label} vs baseline")
     lines = ["# Compatibility and planning versus contracts", "",
-             f"Each lever raised by {ex.lever_step:.0%} of its default; {ex.n_seeds} paired seeds, "
+             f"Each lever raised by {ex.lever_step:.0%} of its default; {n_paired} paired seeds (of {ex.n_seeds} planned), "
              f"{cfg.firms.n_firms} firms, {cfg.months} months. Changes are paired differences from the "
              "baseline on the same seeds, with 95% t-intervals.", "",
              effects[["lever", "outcome", "baseline", "mean", "lo", "hi", "significant"]].to_markdown(index=False),
@@ -92,7 +94,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     summary = {f"{lever}_{key}": float(e.loc[(lever, key), "mean"]) for lever, key in e.index}
     summary.update({f"{lever}_{key}_ci": [float(e.loc[(lever, key), "lo"]), float(e.loc[(lever, key), "hi"])]
                     for lever, key in e.index})
-    summary.update(verdict=_verdict(effects), failed_runs=failed, n_seeds=ex.n_seeds)
+    summary.update(verdict=_verdict(effects), failed_runs=failed, n_seeds=n_paired, n_seeds_planned=ex.n_seeds)
     folder.json("summary", summary)
     folder.finish("completed" if not failed else "completed_with_failures")
     return summary

@@ -139,16 +139,23 @@ def ranking_text(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _of_planned(done: int, planned: int) -> str:
+    """`` (of N planned)`` when some seeds failed, else nothing."""
+    return f" (of {planned} planned; the others failed)" if done < planned else ""
+
+
 def run(cfg: Any, out_dir: Path) -> dict:
     """Run the paired policy comparison and write its run folder."""
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="policy_compare")
     ex = cfg.experiment
-    results = run_jobs(paired_jobs(cfg, instrument_arms(cfg), ex.n_seeds), ex.workers, ex.progress, "policy runs")
+    results = run_jobs(paired_jobs(cfg, instrument_arms(cfg), ex.n_seeds), ex.workers, ex.progress, "policy runs",
+                       store=folder.replications)
     failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
     effects = per_seed_effects(results)
     if effects.empty:
         raise RuntimeError("no instrument run could be paired with its baseline: " + "; ".join(failed))
     folder.table("replications", effects)
+    n_paired = int(effects["seed"].nunique())  # seeds whose baseline and at least one instrument completed
     table = summarise(effects, int(cfg.seed))
     folder.table("instruments", table)
     figs = folder.path / "figures"
@@ -158,13 +165,13 @@ def run(cfg: Any, out_dir: Path) -> dict:
         est = table.rename(columns={key: "mean", f"{key}_lo": "lo", f"{key}_hi": "hi"})
         est = est.assign(label=est["instrument"]).dropna(subset=["mean"])
         if len(est):
-            plots.estimates_with_ci(est, figs / f"{key}.png", f"Instruments at equal budget ({ex.n_seeds} seeds)", label)
+            plots.estimates_with_ci(est, figs / f"{key}.png", f"Instruments at equal budget ({n_paired} seeds)", label)
     scen = [s for s, on in (("crisis", cfg.market.crisis.enabled), ("large-firm entry", cfg.market.competition.enabled)) if on]
     cols = ["instrument"] + [c for k in OUTCOMES for c in (k, f"{k}_lo", f"{k}_hi")] + \
         ["cost_per_extra_firm_year", "cost_per_extra_firm_year_lo", "cost_per_extra_firm_year_hi",
          "extra_firm_years_se_paired", "extra_firm_years_corr_arms"]
     lines = ["# Policy brief: instruments compared at equal budget", "",
-             f"{ex.n_seeds} paired seeds; {cfg.firms.n_firms} initial firms; {cfg.months} months; scenario: "
+             f"{n_paired} paired seeds{_of_planned(n_paired, ex.n_seeds)}; {cfg.firms.n_firms} initial firms; {cfg.months} months; scenario: "
              f"{', '.join(scen) or 'baseline'}; alliances {'on' if cfg.alliances.enabled else 'off'}. "
              "Every instrument is compared with the same seeds without any policy; values are means over seeds "
              "with 95% confidence intervals; cost per extra firm-year is total public cost over extra firm-years "
@@ -175,7 +182,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     if failed:
         lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
     atomic_write(folder.path / "policy_brief.md", lambda p: p.write_text("\n".join(lines) + "\n"))
-    summary = {"n_seeds": ex.n_seeds, "failed_runs": failed,
+    summary = {"n_seeds": n_paired, "n_seeds_planned": ex.n_seeds, "failed_runs": failed,
                "instruments": {r["instrument"]: {k: r[k] for k in table.columns if k != "instrument"}
                                for r in table.to_dict("records")}}
     folder.json("summary", summary)

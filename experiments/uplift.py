@@ -291,7 +291,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="uplift")
     try:
         ex = cfg.experiment
-        results = run_jobs(paired_jobs(cfg, ARMS, ex.n_seeds), ex.workers, ex.progress, "uplift runs")
+        results = run_jobs(paired_jobs(cfg, ARMS, ex.n_seeds), ex.workers, ex.progress, "uplift runs",
+                           store=folder.replications)
         failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
         table = paired_table(results)
         if table.empty:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.io import results_root
-from sim.params import Config, ConfigError, PolicyConfig, register_schema, validate
+from sim.params import INSTRUMENT_KINDS, Config, ConfigError, PolicyConfig, register_schema, validate
 
 
 def find_config_dir() -> Path:
@@ -35,6 +36,28 @@ CONFIG_DIR = find_config_dir()
 # ``${results_root:}`` in configs/config.yaml: run folders go under the checkout's
 # results/, or under ./results/ when the package runs outside a checkout.
 OmegaConf.register_new_resolver("results_root", lambda: str(results_root()), replace=True)
+
+
+def job_folder_name(override_dirname: str) -> str:
+    """A sweep job's folder name from its overrides (Hydra's ``override_dirname``): readable and unique.
+
+    Jobs are keyed by their override set, not by Hydra's job number, so a
+    resumed sweep (which Hydra numbers from 0 again) finds each job's folder.
+    The name keeps the last part of each key (``loss_rate=0.4``) and ends in a
+    hash of the full override set.
+    """
+    text = re.sub(r"(?:[A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*=)", "", override_dirname)
+    text = re.sub(r"[^A-Za-z0-9._=,+-]", "_", text).strip("._") or "job"
+    return f"{text[:80]}-{hashlib.sha256(override_dirname.encode()).hexdigest()[:8]}"
+
+
+def register_resolvers() -> None:
+    """Register ``${alianzas_job:...}`` (the sweep job folder name) with OmegaConf (idempotent)."""
+    if not OmegaConf.has_resolver("alianzas_job"):
+        OmegaConf.register_new_resolver("alianzas_job", job_folder_name)
+
+
+register_resolvers()  # at import: sweep jobs resolve their folder in worker processes that import this module
 
 
 def config_error_line(err: Exception) -> str:
@@ -68,7 +91,7 @@ def load_config(*overrides: str, validate_ranges: bool = True) -> DictConfig:
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name="config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:
+    except (HydraException, OmegaConfBaseException, ValueError, TypeError, KeyError) as err:
         raise ConfigError(config_error_line(err)) from None
     finally:
         GlobalHydra.instance().clear()
@@ -83,6 +106,13 @@ def check(cfg: DictConfig) -> Config:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(config_error_line(err)) from None
+    for name, entry in cfg.policies.items():
+        if not OmegaConf.is_dict(entry):
+            raise ConfigError(f"policies.{name}={OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else entry!r}"
+                              " is not accepted; a policy is a mapping such as {kind:training,budget:5e4}")
+        if "kind" not in entry:
+            raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(INSTRUMENT_KINDS)}, "
+                              f"e.g. \"+policies.{name}={{kind:training}}\"")
     obj.policies = {str(name): policy_config(str(name), entry) for name, entry in cfg.policies.items()}
     validate(obj)
     return obj

@@ -10,10 +10,14 @@ are given in ``docs/ODD.md`` (section 7, Submodels).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+
+#: A name that is one path component (a run folder label): no '/', no leading dot.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
 
 #: Alliance types and their source of benefit (001): shared purchasing, market access, knowledge.
 ALLIANCE_TYPES = ("cluster", "bridge", "innovation")
@@ -25,10 +29,13 @@ class ConfigError(ValueError):
 
 def param(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "",
           doc: str = "", choices: tuple | None = None, item_lo: float | None = None,
-          item_hi: float | None = None):
-    """A schema field with its default, unit and allowed range (``lo <= value <= hi``)."""
+          item_hi: float | None = None, item_type: type | None = None):
+    """A schema field with its default, unit and allowed range (``lo <= value <= hi``).
+
+    A list field names the type of its items (``item_type``: str, int or float) and may bound them.
+    """
     meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "choices": choices,
-            "item_lo": item_lo, "item_hi": item_hi}
+            "item_lo": item_lo, "item_hi": item_hi, "item_type": item_type}
     if isinstance(default, list):
         return field(default_factory=lambda d=default: list(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -47,9 +54,9 @@ class FirmsConfig:
                                     "of this many firms, so seating a national stock costs no more than this")
     stock_burn_in_months: int = param(240, 12, 2400, "months",
                                       "length of the pre-history that ages a mixed-age stock")
-    sector_names: list = param(["commerce", "services", "manufacturing"],
+    sector_names: list = param(["commerce", "services", "manufacturing"], item_type=str,
                                doc="sector labels; their number sets the number of sectors")
-    sector_shares: list = param([0.47, 0.41, 0.12], item_lo=0.0, item_hi=1.0, unit="share",
+    sector_shares: list = param([0.47, 0.41, 0.12], item_lo=0.0, item_hi=1.0, unit="share", item_type=float,
                                 doc="share of firms per sector, same order as sector_names")
     p_extra_worker: float = param(0.45, 0, 0.95, "probability",
                                   "workers = min(10, geometric): chance of each extra worker")
@@ -116,7 +123,7 @@ class CompetitionConfig:
     start_month: int = param(24, 0, 100_000, "month", "month the large competitor enters")
     ramp_months: int = param(12, 0, 1200, "months", "months until the full share is taken")
     share_taken: float = param(0.15, 0, 1, "share of demand", "share of sector demand taken")
-    sectors: list = param([], item_lo=0, item_hi=1000, unit="sector index",
+    sectors: list = param([], item_lo=0, item_hi=1000, unit="sector index", item_type=int,
                           doc="affected sector indices; empty means all sectors")
 
 
@@ -169,7 +176,8 @@ class StructureConfig:
     """Stage 3: contributions, type, formality and control mechanisms, and their costs."""
 
     max_group_size: int = param(2, 2, 20, "firms", "largest alliance; 2 means dyads only")
-    types_enabled: list = param(["cluster", "bridge", "innovation"], doc="alliance types that can form")
+    types_enabled: list = param(["cluster", "bridge", "innovation"], item_type=str,
+                                doc="alliance types that can form")
     contribution_rule: str = param("equal", choices=("equal", "proportional"),
                                    doc="members share alliance costs equally or by revenue")
     formation_cost: float = param(1500.0, 0, 1e8, "currency/member",
@@ -283,6 +291,7 @@ class OutputConfig:
     panel_every_months: int = param(12, 0, 100_000, "months",
                                     "firm panel snapshot frequency; 0 turns the panel off")
     write_files: bool = param(True, doc="write the run folder (tables, summary, manifest)")
+    root: str = param("results", doc="results root: runs go to <root>/runs/, sweeps to <root>/sweeps/")
 
 
 @dataclass
@@ -291,7 +300,8 @@ class EligibilityConfig:
 
     min_workers: int = param(0, 0, 10, "workers", "smallest eligible firm")
     max_workers: int = param(10, 0, 10, "workers", "largest eligible firm")
-    sectors: list = param([], item_lo=0, item_hi=1000, unit="sector index", doc="eligible sectors; empty = all")
+    sectors: list = param([], item_lo=0, item_hi=1000, unit="sector index", item_type=int,
+                          doc="eligible sectors; empty = all")
     min_age_months: int = param(0, 0, 100_000, "months", "youngest eligible firm")
     max_age_months: int = param(100_000, 0, 100_000, "months", "oldest eligible firm")
     allied: str = param("any", choices=("any", "allied", "unallied"), doc="alliance status required")
@@ -337,7 +347,8 @@ class ExperimentConfig:
     """Which experiment the entry point runs, and its replication design."""
 
     kind: str = param("single", choices=EXPERIMENT_KINDS, doc="experiment to run")
-    name: str = param("single", doc="label used in the run folder name")
+    name: str = param("single", doc="label used in the run folder name (one folder name: letters, digits, "
+                                    "'.', '-', '_')")
     n_seeds: int = param(30, 1, 100_000, "replications",
                          "paired replications; seeds are seed, seed+1, ..., seed+n_seeds-1")
     workers: int = param(0, 0, 1024, "processes", "parallel worker processes; 0 uses every core")
@@ -349,11 +360,11 @@ class ExperimentConfig:
                               "submitit (jobs on Slurm or local, experiment.submitit.*)")
     submitit: SubmititConfig = field(default_factory=SubmititConfig)
     target_uplift: float = param(0.20, -1, 10, "share", "uplift threshold of the frontier (001: up to 20%)")
-    grid: list = param([], doc="uplift_frontier: sweeps in Hydra's syntax, one 'path=v1,v2,...' per "
+    grid: list = param([], item_type=str, doc="uplift_frontier: sweeps in Hydra's syntax, one 'path=v1,v2,...' per "
                                "parameter; every combination is run")
     lever_step: float = param(0.5, 0, 10, "share",
                               "compatibility_vs_contracts: relative increase applied to each lever")
-    instruments: list = param(list(INSTRUMENT_KINDS), choices=None,
+    instruments: list = param(list(INSTRUMENT_KINDS), choices=None, item_type=str,
                               doc="policy_compare: instrument kinds compared (used when no policies are configured)")
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "policy_compare: equal budget of every instrument")
     policy_start_month: int = param(12, 0, 100_000, "month", "policy_compare: window start")
@@ -434,12 +445,58 @@ def _check_field(path: str, value: Any, meta: dict) -> None:
                 (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ConfigError(f"{path}={value!r} is out of range; allowed: {_describe(meta)}{unit}")
     if isinstance(value, (list, tuple)):
-        ilo, ihi = meta.get("item_lo"), meta.get("item_hi")
+        ilo, ihi, itype = meta.get("item_lo"), meta.get("item_hi"), meta.get("item_type")
         for k, item in enumerate(value):
+            if itype is not None and not _is_item(item, itype):
+                raise ConfigError(f"{path}[{k}]={item!r} is not allowed; expected each item "
+                                  f"{_ITEM_WORDS[itype]}{unit}")
             if isinstance(item, (int, float)) and not isinstance(item, bool):
-                if (ilo is not None and item < ilo) or (ihi is not None and item > ihi):
+                if not math.isfinite(item) or (ilo is not None and item < ilo) or (ihi is not None and item > ihi):
                     raise ConfigError(f"{path}[{k}]={item!r} is out of range; allowed: "
                                       f"each item in [{ilo}, {ihi}]{unit}")
+
+
+_ITEM_WORDS = {str: "a text", int: "a whole number", float: "a number"}
+
+
+def _is_item(item: Any, itype: type) -> bool:
+    """Whether a list item has the schema's item type (a bool is not a number; an int is a float)."""
+    if isinstance(item, bool):
+        return False
+    if itype is float:
+        return isinstance(item, (int, float))
+    return isinstance(item, itype)
+
+
+def schema_field(path: str):
+    """The schema field at a dotted path (``policies.<name>.`` paths use PolicyConfig), or None."""
+    parts = path.lstrip("+~").split(".")
+    if parts[0] == "policies" and len(parts) > 2:
+        schema, parts = PolicyConfig, parts[2:]
+    else:
+        schema = Config
+    found = None
+    for k, part in enumerate(parts):
+        if schema is None or not is_dataclass(schema):
+            return None
+        match = next((f for f in fields(schema) if f.name == part), None)
+        if match is None:
+            return None
+        found = match
+        default = match.default_factory() if match.default_factory is not MISSING else None
+        schema = type(default) if is_dataclass(default) else None
+        if k < len(parts) - 1 and schema is None:
+            return None
+    return found
+
+
+def check_raw_value(path: str, value: Any) -> None:
+    """Reject a command-line value that the config library would silently coerce (``2`` for a switch)."""
+    f = schema_field(path)
+    if f is None or value is None:
+        return
+    if f.type in (bool, "bool") and not isinstance(value, bool):
+        raise ConfigError(f"{path.lstrip('+~')}={value!r} is not allowed; expected true or false")
 
 
 def validate(cfg: Any, schema: type = Config, path: str = "") -> None:
@@ -472,6 +529,12 @@ def validate(cfg: Any, schema: type = Config, path: str = "") -> None:
 def _check_cross_fields(cfg: Any) -> None:
     """Constraints that tie several parameters together."""
     names, shares = list(cfg.firms.sector_names), list(cfg.firms.sector_shares)
+    for k, name in enumerate(names):
+        if not name.strip():
+            raise ConfigError(f"firms.sector_names[{k}]={name!r} is empty; allowed: a non-empty name per sector")
+        if names.index(name) != k:
+            raise ConfigError(f"firms.sector_names lists {name!r} twice; allowed: distinct sector names (each "
+                              "names a demand column)")
     if len(names) != len(shares) or not names:
         raise ConfigError(f"firms.sector_shares has {len(shares)} items but firms.sector_names has "
                           f"{len(names)}; allowed: one share per sector, at least one sector")
@@ -489,6 +552,8 @@ def _check_cross_fields(cfg: Any) -> None:
     for kind in cfg.experiment.instruments:
         if kind not in INSTRUMENT_KINDS:
             raise ConfigError(f"experiment.instruments contains {kind!r}; allowed: {', '.join(INSTRUMENT_KINDS)}")
+    _check_experiment(cfg)
+    _check_horizon(cfg)
     if cfg.experiment.kind == "uplift_frontier":
         _check_grid(cfg)
     if cfg.experiment.policy_stop_month <= cfg.experiment.policy_start_month:
@@ -500,6 +565,38 @@ def _check_cross_fields(cfg: Any) -> None:
                               f"in [0, {len(names) - 1}]")
 
 
+def _check_experiment(cfg: Any) -> None:
+    """The experiment's name is one folder name; its kind and name agree; policy_compare has instruments."""
+    ex = cfg.experiment
+    if not SAFE_NAME.match(ex.name):
+        raise ConfigError(f"experiment.name={ex.name!r} is not allowed; expected one folder name of letters, "
+                          "digits, '.', '-' or '_' (no '/', not starting with '.', at most 100 characters)")
+    if ex.name in EXPERIMENT_KINDS and ex.name != ex.kind:
+        raise ConfigError(f"experiment.kind={ex.kind!r} with experiment.name={ex.name!r} (the {ex.name} experiment's "
+                          f"name); allowed: select the experiment with experiment={ex.kind}, or set "
+                          "experiment.name as well")
+    if not cfg.output.root.strip():
+        raise ConfigError("output.root='' is not allowed; expected a folder (default: results)")
+    if ex.kind == "policy_compare" and not cfg.policies and not ex.instruments:
+        raise ConfigError("experiment.instruments=[] leaves policy_compare nothing to compare; allowed: a non-empty "
+                          f"list of {', '.join(INSTRUMENT_KINDS)}, or policies configured with policy=<name>")
+
+
+def _check_horizon(cfg: Any) -> None:
+    """Every window opens inside the horizon (a window starting after the last month does nothing)."""
+    windows = [(f"policies.{name}.start_month", pol.start_month) for name, pol in cfg.policies.items()]
+    if cfg.market.crisis.enabled:
+        windows.append(("market.crisis.start_month", cfg.market.crisis.start_month))
+    if cfg.market.competition.enabled:
+        windows.append(("market.competition.start_month", cfg.market.competition.start_month))
+    if cfg.experiment.kind == "policy_compare" and not cfg.policies:
+        windows.append(("experiment.policy_start_month", cfg.experiment.policy_start_month))
+    for path, start in windows:
+        if start > cfg.months:
+            raise ConfigError(f"{path}={start} is after the horizon months={cfg.months}; allowed: a start month "
+                              f"in [0, {cfg.months}]")
+
+
 def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
     """A policy's kind, window, eligibility sectors and instrument parameters."""
     from sim.policies import REGISTRY
@@ -509,6 +606,11 @@ def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
     if pol.stop_month <= pol.start_month:
         raise ConfigError(f"{path}: the window [start_month={pol.start_month}, stop_month={pol.stop_month}) is "
                           "empty; allowed: stop_month > start_month")
+    el = pol.eligibility
+    for low, high in (("min_workers", "max_workers"), ("min_age_months", "max_age_months")):
+        if getattr(el, low) > getattr(el, high):
+            raise ConfigError(f"{path}.eligibility.{low}={getattr(el, low)} is above {path}.eligibility.{high}="
+                              f"{getattr(el, high)}, so no firm is eligible; allowed: {low} <= {high}")
     for s in pol.eligibility.sectors:
         if not 0 <= s < n_sectors:
             raise ConfigError(f"{path}.eligibility.sectors contains {s}; allowed: sector indices in "
@@ -547,7 +649,7 @@ def _check_grid(cfg: Any) -> None:
                 target = getattr(target, part)
             setattr(target, leaf, value)
             trial.experiment.grid = []
-            trial.experiment.kind = "single"
+            trial.experiment.kind = trial.experiment.name = "single"
             try:
                 validate(trial)
             except ConfigError as err:

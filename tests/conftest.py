@@ -37,11 +37,22 @@ def run_model(cfg) -> AllianceModel:
     return m
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``python -m experiments.run *args`` in ``cwd`` and capture its output."""
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=cwd, env=env,
+def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m experiments.run *args`` in ``cwd`` and capture its output (``env`` adds variables)."""
+    full = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | (env or {})
+    return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=cwd, env=full,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def fault_env(folder: Path, code: str) -> dict:
+    """Environment that makes every Python process of a command run ``code`` first (a ``sitecustomize``).
+
+    For fault injection in a real subprocess (a full disk, a crash) where no
+    configuration can cause the fault.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(code)
+    return {"PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
 
 
 @pytest.fixture

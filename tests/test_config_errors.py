@@ -177,3 +177,68 @@ def test_empty_alliance_type_list_is_rejected():
     with pytest.raises(ConfigError) as info:
         load_config("alliances.structure.types_enabled=[]")
     assert "alliances.structure.types_enabled" in str(info.value) and "alliances.enabled=false" in str(info.value)
+
+
+# ------------------------------------------------------------------ every bad input of issue 12
+#: (command line, text the single stderr line must contain): each once passed the check, crashed or was accepted.
+ISSUE_BAD_INPUTS = [
+    pytest.param(["market.competition.sectors=[abc]"], "market.competition.sectors", id="text-sector-index"),
+    pytest.param(["market.competition.sectors=[2.5]"], "market.competition.sectors", id="fractional-sector-index"),
+    pytest.param(["firms.sector_shares=[a,b,c]"], "firms.sector_shares", id="text-shares"),
+    pytest.param(["firms.sector_shares=[nan,0.5,0.5]"], "firms.sector_shares", id="nan-share"),
+    pytest.param(["firms.sector_names=[a,a,b]"], "firms.sector_names", id="duplicate-sector-names"),
+    pytest.param(["firms.sector_names=[a,'',b]"], "firms.sector_names", id="empty-sector-name"),
+    pytest.param(["+policies.x=3"], "policies.x", id="policy-not-a-mapping"),
+    pytest.param(["+policies.x={}"], "kind", id="policy-without-kind"),
+    pytest.param(["policy=training", "policies.training.eligibility.min_workers=5",
+                  "policies.training.eligibility.max_workers=2"], "min_workers", id="eligibility-min-above-max"),
+    pytest.param(["policy=training", "policies.training.eligibility.min_age_months=50",
+                  "policies.training.eligibility.max_age_months=10"], "min_age_months", id="age-min-above-max"),
+    pytest.param(["policy=credit", "months=6"], "policies.credit.start_month", id="window-after-horizon"),
+    pytest.param(["scenario=crisis", "months=12"], "market.crisis.start_month", id="crisis-after-horizon"),
+    pytest.param(["=3"], "=3", id="no-parameter-name"),
+    pytest.param(["scenario=glob(*)"], "scenario=glob(*)", id="glob-sweep"),
+    pytest.param(["seed=interval(0,1)"], "seed=interval(0,1)", id="interval-sweep"),
+    pytest.param(["experiment=policy_compare", "experiment.instruments=[]"], "experiment.instruments",
+                 id="policy-compare-without-instruments"),
+    pytest.param(["market.crisis.enabled=2"], "market.crisis.enabled", id="number-as-switch"),
+    pytest.param(["experiment.name=a/b"], "experiment.name", id="name-with-slash"),
+    pytest.param(["experiment.name=../../.."], "experiment.name", id="name-escaping-results"),
+    pytest.param(["experiment.kind=uplift"], "experiment=uplift", id="kind-without-its-group"),
+    pytest.param(["-m", "hydra.sweeper.params.firms.n_firms=0,5"], "firms.n_firms", id="sweeper-params-on-cli"),
+    pytest.param(["+hydra.callbacks.x._target_=builtins.open", "+hydra.callbacks.x.file=/tmp/x"], "_target_",
+                 id="callback-target"),
+    pytest.param(["hydra.job_logging.root.level=INFO"], "hydra.job_logging", id="logging-config"),
+    pytest.param(["--config-dir=/tmp"], "--config-dir", id="config-dir-option"),
+    pytest.param(["months=100000", "births.rate_monthly=1.0"], "GB", id="memory-preflight"),
+]
+
+
+@pytest.mark.parametrize("args, named", ISSUE_BAD_INPUTS)
+def test_every_bad_input_of_the_issue_stops_in_one_line_before_anything_runs(args, named, tmp_path, capsys):
+    """Each input is refused with exit code 2 and one stderr line naming it; no run folder is created."""
+    from experiments.run import main
+    code = main([*args, f"output.root={tmp_path / 'results'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, f"expected exit code 2 for {args}, got {code}; stderr: {err}"
+    assert len(err) == 1 and err[0].startswith("alianzas: configuration error:"), f"expected one line: {err}"
+    assert named in err[0], f"expected the line to name {named!r}: {err[0]}"
+    assert not (tmp_path / "results").exists(), "expected nothing written for a refused command"
+
+
+def test_an_unwritable_results_root_is_one_line(tmp_path, capsys):
+    """A results root that cannot be created (here under a plain file) stops with one line, exit 2."""
+    from experiments.run import main
+    (tmp_path / "file").write_text("")
+    assert main(["firms.n_firms=30", "months=3", f"output.root={tmp_path / 'file' / 'results'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "output.root" in err[0], err
+
+
+def test_more_workers_than_cores_is_capped_with_a_warning(capsys):
+    """experiment.workers above the machine's cores is accepted with one warning naming the cap."""
+    from experiments.compare import available_cores, n_workers
+    from experiments.run import plan
+    plan(["experiment=uplift", "experiment.workers=1000"])
+    assert "experiment.workers=1000 is more than" in capsys.readouterr().err, "expected a warning line"
+    assert n_workers(1000) == available_cores(), "expected the worker count capped at the cores"

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,7 +28,7 @@ from experiments.run import preflight
 from sim import ConfigError, load_config
 from sim.config import CONFIG_DIR
 from sim.params import register_schema
-from tests.conftest import PROJECT_ROOT, run_cli
+from tests.conftest import PROJECT_ROOT, fault_env, run_cli
 
 SWEEP_FILES = sorted(p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
 
@@ -170,29 +171,46 @@ def test_preflight_rejects_an_out_of_range_value_in_the_sweep_grid():
 
 @pytest.fixture(scope="module")
 def sweep_with_a_bad_job(tmp_path_factory):
-    """trust_rates on two loss rates; job 1 cannot write its summary (its path is taken by a folder),
-    a failure at run time that no preflight can see, like a full disk."""
-    sweep_dir = tmp_path_factory.mktemp("bad") / "sweep"
-    (sweep_dir / "1" / "summary.json").mkdir(parents=True)
-    done = run_sweep("trust_rates", sweep_dir, "alliances.trust.build_rate=0.05", "hydra.launcher.n_jobs=1",
-                     "alliances.trust.loss_rate=0.4,0.8")
+    """trust_rates on two loss rates; the job with loss rate 0.8 finds the disk full once it has started,
+    a failure at run time that no preflight can see."""
+    base = tmp_path_factory.mktemp("bad")
+    sweep_dir = base / "sweep"
+    env = fault_env(base / "faults", FULL_DISK_AT_LOSS_RATE_08)
+    done = run_cli(["-m", "sweep=trust_rates", *SHRINK, f"hydra.sweep.dir={sweep_dir}", "alliances.trust.build_rate=0.05",
+                    "hydra.launcher.n_jobs=1", "alliances.trust.loss_rate=0.4,0.8"], cwd=PROJECT_ROOT, timeout=150,
+                   env=env)
     return sweep_dir, done
+
+
+#: A sitecustomize that makes the replications of any run with alliances.trust.loss_rate=0.8 hit a full disk.
+FULL_DISK_AT_LOSS_RATE_08 = """
+import experiments.compare as compare
+_run_jobs = compare.run_jobs
+def run_jobs(jobs, *args, **kwargs):
+    if jobs and jobs[0][1].alliances.trust.loss_rate == 0.8:
+        raise OSError(28, "No space left on device")
+    return _run_jobs(jobs, *args, **kwargs)
+compare.run_jobs = run_jobs
+"""
 
 
 def test_a_bad_job_fails_alone_and_collect_names_it(sweep_with_a_bad_job, tmp_path, capsys):
     """The good job's run folder is complete; the bad one is logged and marked failed, and collect reports it."""
     sweep_dir, done = sweep_with_a_bad_job
+    assert done.returncode == 1, f"expected exit code 1 for a sweep with a failed job, got {done.returncode}"
     assert "job 1 failed" in done.stdout + done.stderr, f"expected the run to log the failed job:\n{done.stderr}"
-    good = json.loads((sweep_dir / "0" / "manifest.json").read_text())
-    assert good["status"] == "completed" and (sweep_dir / "0" / "summary.json").is_file(), (
-        f"expected job 0 completed with a summary, got {good['status']}")
+    assert "1 of 2 sweep jobs did not complete" in done.stderr and "No space left" in done.stderr, (
+        f"expected the sweep to list its failed job:\n{done.stderr}")
 
     assert collect.main([str(sweep_dir), "--out", str(tmp_path / "table.parquet")]) == 0
     printed = capsys.readouterr().out
     table = pd.read_parquet(tmp_path / "table.parquet").set_index("job")
     assert list(table["status"]) == ["completed", "failed"], f"expected one good and one failed job:\n{table}"
     assert list(table["alliances.trust.loss_rate"]) == [0.4, 0.8], "expected the swept loss rates as a column"
-    assert "summary.json" in table.loc[1, "error"], f"expected the write error, got {table.loc[1]}"
+    good = json.loads((Path(table.loc[0, "run_folder"]) / "manifest.json").read_text())
+    assert good["status"] == "completed" and (Path(table.loc[0, "run_folder"]) / "summary.json").is_file(), (
+        f"expected job 0 completed with a summary, got {good['status']}")
+    assert "No space left" in table.loc[1, "error"], f"expected the write error, got {table.loc[1]}"
     assert math.isfinite(table.loc[0, "uplift_revenue"]), "expected outcomes for the good job"
     assert "job 1" in printed, f"expected collect to name the failed job:\n{printed}"
 
@@ -201,7 +219,7 @@ def test_collect_reports_a_planned_job_whose_folder_is_gone(sweep_with_a_bad_job
     """A job the sweep planned but that left no folder is a 'missing' row with its swept values."""
     sweep_dir = tmp_path / "sweep"
     shutil.copytree(sweep_with_a_bad_job[0], sweep_dir)
-    shutil.rmtree(sweep_dir / "0")
+    shutil.rmtree(next(p for p in sweep_dir.iterdir() if "loss_rate=0.4" in p.name))
     assert collect.main([str(sweep_dir)]) == 0
     table = pd.read_parquet(sweep_dir / "table.parquet").set_index("job")
     assert table.loc[0, "status"] == "missing" and table.loc[0, "alliances.trust.loss_rate"] == 0.4, (
@@ -222,7 +240,8 @@ def test_summary_outcomes_become_flat_columns():
 
 def test_a_command_line_sweep_without_a_sweep_file_is_collected(tmp_path):
     """-m with values on the command line only (no sweep file): one row per job, the swept columns vary."""
-    done = run_cli(["-m", "seed=0,1", "scenario=baseline,crisis", "firms.n_firms=60", "months=6",
+    done = run_cli(["-m", "seed=0,1", "scenario=baseline,crisis", "market.crisis.start_month=3", "firms.n_firms=60",
+                    "months=6",
                     f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=PROJECT_ROOT, timeout=150)
     assert done.returncode == 0, done.stderr
     assert collect.main([str(tmp_path / "sweep")]) == 0
