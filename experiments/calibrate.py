@@ -15,8 +15,9 @@ bound outside (``experiments.targets.loss``). One number keeps the study
 single-objective, so "best" is defined; the fit of each target is reported.
 
 The study (Optuna's TPE sampler, seeded by ``seed``) lives in ``study.db``
-(SQLite) in the run folder. ``experiment.resume=<run folder>`` continues it in
-that folder: ``experiment.n_trials`` counts the trials of every session, and a
+(SQLite) in the run folder. ``experiment.resume=<run folder>`` continues a copy of
+that folder's study in this run's own folder (the earlier folder is never written
+to): ``experiment.n_trials`` counts the trials of every session, and a
 trial left running by an interrupted session is marked failed and queued again
 with the same parameters.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -141,13 +143,19 @@ def optimise(cfg: Any, study: optuna.Study, free: list[Factor], targets: list[Ta
         results = run_jobs(jobs, ex.workers, progress=False, runner=measure_run)
         for k, trial in enumerate(batch):
             mine = [replace(r, arm=r.arm.split("|", 1)[1]) for r in results if r.arm.startswith(f"{k}|")]
+            errors = [r.error.splitlines()[0] for r in mine if r.error]
+            if len(errors) == len(mine):  # every run of the candidate crashed: a failed trial, not a bad fit
+                trial.set_user_attr("error", errors[0] if errors else "no run")
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
             value, fit = fit_of(mine, targets)
             trial.set_user_attr("fit", json.loads(fit.to_json(orient="records")))
             # A candidate with an undefined target is very bad, not an error.
             study.tell(trial, value if np.isfinite(value) else 1e12)
         remaining -= len(batch)
         bar.update(len(batch))
-        bar.set_postfix(best_loss=f"{study.best_value:.4g}")
+        if complete_trials(study):
+            bar.set_postfix(best_loss=f"{study.best_value:.4g}")
     bar.close()
 
 
@@ -235,16 +243,16 @@ def write_report(folder: Path, cfg: Any, study: optuna.Study, free: list[Factor]
     return atomic_write(folder / "calibration.md", lambda p: p.write_text("\n".join(lines) + "\n"))
 
 
-def study_folder(cfg: Any, out_dir: Path) -> tuple[Path, bool]:
-    """The folder holding the study: the resumed run folder, or this run's."""
+def resumed_study(cfg: Any) -> Path | None:
+    """The ``study.db`` of the run folder ``experiment.resume`` names (None for a new study)."""
     resume = cfg.experiment.resume
     if not resume:
-        return Path(out_dir), False
-    folder = Path(resume)
-    if not (folder / "study.db").is_file():
+        return None
+    source = Path(resume) / "study.db"
+    if not source.is_file():
         raise ConfigError(f"experiment.resume={resume!r} has no study.db; expected the run folder of an earlier "
                           "experiment=calibrate")
-    return folder, True
+    return source
 
 
 def run(cfg: Any, out_dir: Path) -> dict:
@@ -254,8 +262,11 @@ def run(cfg: Any, out_dir: Path) -> dict:
     ex = cfg.experiment
     targets = load_targets(ex.targets, role="calibration")
     free = exploratory.load(ex.exploratory).free_parameters(ex.free_parameters)
-    path, resume = study_folder(cfg, out_dir)
+    source = resumed_study(cfg)
+    path, resume = Path(out_dir), source is not None
     folder = RunFolder(path, cfg, seed=cfg.seed, kind="calibrate")
+    if source is not None:  # continue a copy: the earlier run folder is never written to
+        shutil.copy2(source, path / "study.db")
 
     def work() -> tuple[dict, list]:
         study = open_study(path, int(cfg.seed), free, targets, resume, configured_point(cfg, free))

@@ -69,10 +69,9 @@ def run_arm(job: tuple[str, Any]) -> ArmResult:
     try:
         model = AllianceModel.from_config(cfg)
         per_firm = FirmMonths(model) if cfg.experiment.per_firm else None
-        for _ in range(cfg.months):
-            model.step()
-            if per_firm is not None:
-                per_firm.record()
+        if per_firm is not None:
+            model.observers.append(per_firm.record)
+        model.run_for(cfg.months)
         series = model.series()
         keep = ["month", "firms_alive", "mean_revenue", "revenue_per_initial_firm", "share_allied",
                 "initial_cohort_alive", "mean_revenue_allied", "mean_revenue_never_allied"]
@@ -100,8 +99,8 @@ class FirmMonths:
         self.revenue: list[np.ndarray] = []
         self.kind: list[np.ndarray] = []
 
-    def record(self) -> None:
-        """Snapshot this month (after the model's step)."""
+    def record(self, model: AllianceModel | None = None) -> None:
+        """Snapshot this month (a model observer: called at the end of each month)."""
         f, n = self.model.firms, self.model.firms.n
         alive = f.alive[:n]
         self.revenue.append(np.where(alive, f.revenue[:n], np.nan).astype(np.float32))

@@ -64,10 +64,16 @@ log = logging.getLogger("alianzas")
 
 #: Hydra settings the command line may change; everything else under ``hydra`` is refused.
 HYDRA_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.mode", "hydra.verbose", "hydra.job.chdir",
-              "hydra.launcher.n_jobs", "hydra.sweeper.params", "hydra/launcher")
-#: Launchers and sweepers a sweep may use (Hydra's own basic ones and joblib).
+              "hydra.launcher.n_jobs", "hydra.sweeper.params", "hydra/launcher",
+              # the resources of a submitit (Slurm) job; its `setup` lines (shell commands) stay in config files
+              "hydra.launcher.partition", "hydra.launcher.timeout_min", "hydra.launcher.mem_gb",
+              "hydra.launcher.cpus_per_task", "hydra.launcher.array_parallelism", "hydra.launcher.nodes",
+              "hydra.launcher.tasks_per_node", "hydra.launcher.gpus_per_node", "hydra.launcher.submitit_folder")
+#: Launchers and sweepers a sweep may use (Hydra's own basic ones, joblib, and submitit's local and Slurm).
 LAUNCHERS = ("hydra._internal.core_plugins.basic_launcher.BasicLauncher",
-             "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher")
+             "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+             "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
+             "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher")
 SWEEPERS = ("hydra._internal.core_plugins.basic_sweeper.BasicSweeper",)
 #: Hydra options that read configs or earlier runs from elsewhere.
 REFUSED_OPTIONS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--experimental-rerun")

@@ -216,7 +216,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
 
     def work() -> tuple[dict, list]:
         results = run_jobs(point_jobs(cfg, X, factors, instrument_policy(cfg)), ex.workers, ex.progress,
-                           "sensitivity runs", runner=measure_run)
+                           "sensitivity runs", runner=measure_run, store=folder.replications)
         failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
         points = pd.concat([pd.DataFrame(X, columns=[f.name for f in factors]),
                             outcomes_table(results, len(X)).drop(columns="point")], axis=1)

@@ -157,11 +157,14 @@ def write_report(folder: Path, cfg: Any, targets: list[Target], fit: pd.DataFram
     return atomic_write(folder / "validation.md", lambda p: p.write_text(text))
 
 
-def validate(cfg: Any, targets: list[Target]) -> tuple[pd.DataFrame, dict, list]:
-    """Run ``targets`` on the configured world over its seed list; the fit table, per-seed values and runs."""
+def validate(cfg: Any, targets: list[Target], store=None) -> tuple[pd.DataFrame, dict, list]:
+    """Run ``targets`` on the configured world over its seed list; the fit table, per-seed values and runs.
+
+    With a ``store`` (the run folder's ``replications/``) each run is saved as it finishes and a
+    resumed validation reruns only what is missing."""
     ex = cfg.experiment
     results = run_jobs(target_jobs(cfg, targets, seed_list(cfg)), ex.workers, ex.progress, "validation runs",
-                       runner=measure_run)
+                       runner=measure_run, store=store)
     fit, values = fit_table(results, targets)
     return fit, values, results
 
@@ -172,7 +175,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="validate")
 
     def work() -> tuple[dict, list]:
-        fit, values, results = validate(cfg, targets)
+        fit, values, results = validate(cfg, targets, store=folder.replications)
         failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
         if len(failed) == len(results):
             raise RuntimeError("every validation run failed: " + "; ".join(failed))

@@ -61,7 +61,8 @@ class AllianceModel(mesa.Model):
 
     Attributes:
         cfg: the resolved configuration (``sim.params.Config`` fields).
-        streams: named random streams (``sim.rng``).
+        streams: named random streams, draws keyed by firm and month (``sim.rng``).
+        observers: callables run with the model at the end of every month (per-firm recorders).
         firms: per-firm state arrays (``sim.population.FirmTable``).
         market: sector demand (``sim.market.Market``).
         alliances: the lifecycle (``sim.lifecycle.AllianceProcess``), None when disabled.
@@ -96,6 +97,8 @@ class AllianceModel(mesa.Model):
         self._traded = False
         self.firm_objects: list[Firm] = []
         self._series: list[dict] = []
+        #: callables ``(model)`` run at the end of every month, after ``record`` (per-firm recorders).
+        self.observers: list = []
         self._panel: list[pd.DataFrame] = []
         self._births_this_month = 0
         self._deaths_this_month = 0
@@ -216,6 +219,8 @@ class AllianceModel(mesa.Model):
         every = self.cfg.output.panel_every_months
         if every and self.month % every == 0:
             self._record_panel()
+        for observe in self.observers:
+            observe(self)
 
     # ---------------------------------------------------------------- helpers
     def _seat_stock(self, rows: np.ndarray) -> None:

@@ -66,7 +66,8 @@ def test_every_candidate_runs_on_the_same_seeds(tmp_path):
 
 
 def test_resumed_calibration_continues_from_the_stored_trials(tmp_path):
-    """n_trials counts every session; a trial left running by an interruption is retried with its parameters."""
+    """n_trials counts every session; a trial left running by an interruption is retried with its parameters;
+    the resumed study continues in the new run folder (a copy), leaving the earlier folder untouched."""
     first = tmp_path / "first"
     calibrate.run(config("experiment.n_trials=2"), first)
     before = {t.number: t.params for t in stored_trials(first)}
@@ -75,7 +76,8 @@ def test_resumed_calibration_continues_from_the_stored_trials(tmp_path):
     interrupted = study.ask({"firms.mean_margin": optuna.distributions.FloatDistribution(-0.03, 0.03),
                              "firms.p_closure": optuna.distributions.FloatDistribution(0.0005, 0.004)})
     summary = calibrate.run(config("experiment.n_trials=4", f"experiment.resume={first}"), tmp_path / "second")
-    trials = stored_trials(first)
+    assert len(stored_trials(first)) == len(before) + 1, "expected the earlier run folder left as it was"
+    trials = stored_trials(tmp_path / "second")
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert summary["n_trials"] == 4 and len(done) == 4, f"expected 4 finished trials in all, got {len(done)}"
     for number, params in before.items():

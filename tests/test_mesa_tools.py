@@ -66,9 +66,9 @@ def test_datacollector_holds_series_under_the_same_names():
 
 def test_keyword_parameters_equal_command_line_overrides():
     """Leaf, dotted and group names build the config the same overrides build on the command line."""
-    by_keywords = AllianceModel(n_firms=70, p_seek_max=0.2, scenario="crisis", seed=3, months=8).cfg
+    by_keywords = AllianceModel(n_firms=70, p_seek_max=0.2, scenario="crisis", seed=3, months=40).cfg
     by_cli = AllianceModel(load_config("firms.n_firms=70", "alliances.search.p_seek_max=0.2", "scenario=crisis",
-                                       "seed=3", "months=8")).cfg
+                                       "seed=3", "months=40")).cfg
     assert by_keywords == by_cli
     assert AllianceModel(**{"firms.n_firms": 70}, rng=9).cfg.seed == 9
 

@@ -127,13 +127,17 @@ def test_replications_round_trip_exactly(tmp_path):
     rec = ArmResult(arm="a", seed=3, summary={"x": 0.1 + 0.2, "n": np.int64(7), "u": float("nan"), "none": None,
                                               "nested": {"k": 1}},
                     series={"month": np.arange(4), "v": np.array([0.1, np.nan, 1e-300, 2.5])},
-                    lifetimes={"died": np.array([True, False])}, hazard={"deaths": np.array([1, 2])})
+                    lifetimes={"died": np.array([True, False])},
+                    firm_months={"revenue": np.array([[1.5, np.nan]], dtype=np.float32),
+                                 "kind": np.array([[0, -1]], dtype=np.int8)})
     store.save("a_seed3", rec)
     back = store.load("a_seed3", ArmResult)
     assert back.summary["x"] == 0.1 + 0.2 and back.summary["n"] == 7 and np.isnan(back.summary["u"])
     assert back.summary["none"] is None and back.summary["nested"] == {"k": 1}
     np.testing.assert_array_equal(back.series["v"], rec.series["v"])
-    assert back.lifetimes["died"].dtype == bool and list(back.hazard["deaths"]) == [1, 2]
+    assert back.lifetimes["died"].dtype == bool
+    np.testing.assert_array_equal(back.firm_months["revenue"], rec.firm_months["revenue"])
+    assert back.firm_months["kind"].dtype == np.int8
     store.save("a_seed4", ArmResult(arm="a", seed=4, error="boom"))
     assert store.load("a_seed4", ArmResult) is None, "expected a failed replication to be rerun, not loaded"
     assert store.statuses() == {"a_seed3": "completed", "a_seed4": "failed"}
@@ -188,6 +192,10 @@ KIND_ARGS = {
     "uplift_frontier": ("experiment=uplift_frontier", "experiment.grid=['alliances.search.p_seek_max=0.03,0.12']"),
     "compatibility_vs_contracts": ("experiment=compatibility_vs_contracts",),
     "policy_compare": ("experiment=policy_compare", "experiment.instruments=[training]", "months=13"),
+    "validate": ("experiment=validate", "experiment.targets=[survival_12m]"),
+    "calibrate": ("experiment=calibrate", "experiment.targets=[survival_12m]", "experiment.n_trials=1",
+                  "experiment.free_parameters=[firms.p_closure]"),
+    "sensitivity": ("experiment=sensitivity", "experiment.uncertainties=[alliances.types.cluster_max_savings]"),
 }
 
 
