@@ -289,7 +289,8 @@ def write_report(folder: Path, cfg: Any, est: pd.DataFrame, table: pd.DataFrame,
 def run(cfg: Any, out_dir: Path) -> dict:
     """Run the paired uplift experiment and write its run folder; return the summary."""
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="uplift")
-    try:
+
+    def work() -> tuple[dict, list]:
         ex = cfg.experiment
         results = run_jobs(paired_jobs(cfg, ARMS, ex.n_seeds), ex.workers, ex.progress, "uplift runs",
                            store=folder.replications)
@@ -307,7 +308,7 @@ def run(cfg: Any, out_dir: Path) -> dict:
         figs = write_figures(folder.path, results, int(cfg.months), subgroups)
         write_report(folder.path, cfg, est, table, figs, failed, subgroups)
         e = est.set_index("metric")
-        summary = {
+        return {
             "n_seeds": int(len(table)),
             "failed_runs": failed,
             **{k: float(e.loc[k, "mean"]) for k in ESTIMATES},
@@ -316,10 +317,6 @@ def run(cfg: Any, out_dir: Path) -> dict:
             **{f"{k}_corr_arms": float(e.loc[k, "corr_arms"]) for k in ESTIMATES},
             "alliances_formed_mean": float(table["alliances_formed"].mean()),
             "alliance_end_share_60m_mean": float(table["alliance_end_share_60m"].mean()),
-        }
-        folder.json("summary", summary)
-    except Exception as err:
-        folder.finish("failed", error=f"{type(err).__name__}: {err}")
-        raise
-    folder.finish("completed" if not failed else "completed_with_failures")
-    return summary
+        }, failed
+
+    return folder.complete(work)

@@ -491,6 +491,7 @@ class RunFolder:
         self.finish("completed" if not failed else "completed_with_failures")
         return summary
 
+
 def _save_npz(path: Path, arrays: dict) -> None:
     with open(path, "wb") as fh:  # a file object: np.savez would add ".npz" to a path
         np.savez(fh, **arrays)
