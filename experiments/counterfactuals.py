@@ -13,7 +13,10 @@ revenue matrices of one seed (``experiments.compare.FirmMonths``) this module co
   never-allied firms in the same months (never-allied revenue averaged with the allied
   months' weights, so both groups cover the same calendar);
 - **selection bias** = naive gap - effect on the allied;
-- the **spillover** on firms that never allied (their own revenue, on against off);
+- the **spillover** on firms that never allied (their own revenue, on against off): with
+  shared local markets, the customers allied rivals take from them (displacement);
+- the **net effect on the market**: every firm's revenue, on against off, months after an
+  exit counting as zero (what allied firms gain less what the others lose);
 - survival of the firms that ever allied, on against off;
 - the effect on the allied by size class, sector, capability tercile and alliance type.
 """
@@ -75,6 +78,7 @@ def seed_effects(on: dict, off: dict) -> dict:
     out["selection_bias"] = out["naive_gap"] - out["effect_on_allied"]
     nb = never[:, None] & both
     out["spillover_never_allied"] = _ratio(r_on[nb].sum(), r_off[nb].sum())
+    out["net_effect_market"] = _ratio(np.nansum(r_on), np.nansum(r_off))
     initial = on["initial"][: len(r_on)]
     ever = allied.any(axis=1) & initial
     for h in SURVIVAL_HORIZONS:

@@ -245,6 +245,35 @@ def hazard_ratio_year1_to_year5(model) -> float | None:
     return float((deaths[0] / exposure[0]) / (deaths[4] / exposure[4]))
 
 
+def alive_at_end(model) -> float:
+    """Share of the initial cohort still operating at the end of the run."""
+    d = model.firms.death_month[: model.n_initial]
+    return float(np.mean(d < 0))
+
+
+def sector_survival(sector: str, months: int):
+    """Statistic: share of the initial cohort's firms of ``sector`` alive ``months`` after founding."""
+    def statistic(model, summary) -> float | None:
+        if sector not in model.sector_names or model.month < months:
+            return None
+        t = model.firms
+        mine = t.sector[: model.n_initial] == model.sector_names.index(sector)
+        d = t.death_month[: model.n_initial][mine]
+        return float(np.mean((d < 0) | (d > months))) if len(d) else None
+    return statistic
+
+
+def sector_life_expectancy(sector: str):
+    """Statistic: restricted mean lifetime in years of the initial cohort's firms of ``sector``."""
+    def statistic(model, summary) -> float | None:
+        if sector not in model.sector_names:
+            return None
+        life = metrics.lifetimes(model, initial_only=True)
+        mine = model.firms.sector[: model.n_initial] == model.sector_names.index(sector)
+        return float(life["duration_months"].to_numpy()[mine].mean() / 12.0) if mine.any() else None
+    return statistic
+
+
 def _summary_key(key: str):
     return lambda model, summary: summary.get(key)
 
@@ -258,6 +287,9 @@ STATISTICS = {
     "alliance_relational_failure_60m": lambda model, summary: relational_failure(model),
     "life_expectancy_years": lambda model, summary: life_expectancy_years(model),
     "hazard_ratio_year1_to_year5": lambda model, summary: hazard_ratio_year1_to_year5(model),
+    "alive_at_end": lambda model, summary: alive_at_end(model),
+    **{f"survival_12m_{s}": sector_survival(s, 12) for s in ("commerce", "services", "manufacturing")},
+    **{f"life_expectancy_years_{s}": sector_life_expectancy(s) for s in ("commerce", "services", "manufacturing")},
 }
 
 

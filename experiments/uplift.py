@@ -114,6 +114,7 @@ ESTIMATES = {
     "naive_gap": ("naive gap: allied vs never-allied firms, same months, one world (share)", None),
     "selection_bias": ("selection bias: naive gap - effect on the allied (share)", None),
     "spillover_never_allied": ("spillover on firms that never allied: their revenue on vs off (share)", None),
+    "net_effect_market": ("net effect on the market: all firms' revenue on vs off, exits as zero (share)", None),
     "survival_effect_60m": ("average survival effect at 60 months (pp)", ("survival_60m_on", "survival_60m_off")),
     "survival_effect_120m": ("average survival effect at 120 months (pp)",
                              ("survival_120m_on", "survival_120m_off")),
@@ -270,8 +271,11 @@ def write_report(folder: Path, cfg: Any, est: pd.DataFrame, table: pd.DataFrame,
         "with who allies (older, healthier, better-resourced firms that survived long enough to ally). "
         "Selection bias is naive gap minus the effect on the allied; when its interval excludes zero, a "
         "cross-sectional comparison overstates (or understates) what alliances do for the firms that ally. "
-        "The spillover is the effect on firms that never allied; while firms do not share markets it is "
-        "zero by construction. The ever-allied survival curve shares the selection bias (immortal time: "
+        "The spillover is the effect on firms that never allied: with shared local markets "
+        "(market.competition_intensity > 0) allied rivals that cut prices or innovate take customers from "
+        "them, so it is negative (displacement); with market.competition_intensity=0 it is zero by "
+        "construction. The net effect on the market adds every firm's revenue in both worlds (months after an "
+        "exit count as zero): what the allied gain less what the others lose. The ever-allied survival curve shares the selection bias (immortal time: "
         "firms must live to the minimum search age to ally), so compare worlds, not groups, for causal "
         "statements. Curve bands resample whole seeds (firms of one seed share demand shocks); a mixed-age "
         "stock's curves use delayed entry.",

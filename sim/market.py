@@ -2,7 +2,8 @@
 
 Log demand of sector s follows an AR(1) around zero,
 ``x_s(t) = rho * x_s(t-1) + sigma * (sqrt(w) * e_common + sqrt(1 - w) * e_s)``,
-and the demand index is ``D_s(t) = exp(x_s(t)) * crisis(t) * (1 - taken_s(t))``.
+and the demand index is ``D_s(t) = exp(x_s(t) + g_s t / 12) * crisis(t) * (1 - taken_s(t))``
+with ``g_s`` the sector's trend growth per year.
 The crisis (a pandemic-like fall, 000 and the INEGI 2019-2020 study) cuts demand
 by ``depth`` for ``duration_months`` and recovers linearly; large-firm competition
 (000: "increased competition ... disrupted microenterprises") takes a share of the
@@ -63,5 +64,6 @@ class Market:
         innov = c.demand_volatility * (np.sqrt(w) * e[0] + np.sqrt(1.0 - w) * e[1:])
         self.log_demand = c.demand_persistence * self.log_demand + innov
         taken = competition_share(month, c.competition) * self.competition_mask
-        self.demand = np.exp(self.log_demand) * crisis_factor(month, c.crisis) * (1.0 - taken)
+        trend = np.asarray(c.sector_demand_growth, dtype=float) * month / 12.0
+        self.demand = np.exp(self.log_demand + trend) * crisis_factor(month, c.crisis) * (1.0 - taken)
         return self.demand

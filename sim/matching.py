@@ -10,7 +10,7 @@ The wanted type follows the largest gap: finance -> cluster (shared purchasing),
 market access -> bridge, technology or know-how -> innovation (001's three models).
 
 Stage 2, design and integration: each seeker sees a bounded set of candidates
-(random contacts, of its own sector for a cluster; referrals and prior ties
+(random contacts, of its own local market, sector x locality, for a cluster; referrals and prior ties
 through past partners; extra candidates from any registered source such as a
 broker policy), scores them on strategic compatibility, complementarity,
 perceived capability, reputation and prior ties with perception noise (planned
@@ -100,9 +100,16 @@ def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_
     return rows[draws.uniform(month, firms.firm_id[rows], "seek") < p]
 
 
-def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_sector: np.ndarray, pool: np.ndarray,
+def local_market(firms: FirmTable, rows: np.ndarray) -> np.ndarray:
+    """Market key (sector x locality) of each row: clusters form within one local market."""
+    n_localities = int(firms.locality[: firms.n].max()) + 1 if firms.n else 1
+    return firms.sector[rows] * n_localities + firms.locality[rows]
+
+
+def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_market: np.ndarray, pool: np.ndarray,
                      k: int, month: int, draws: Stream) -> np.ndarray:
-    """``k`` random firms from ``pool`` per seeker; from its own sector where ``same_sector``.
+    """``k`` random firms from ``pool`` per seeker; from its own local market (sector x locality)
+    where ``same_market``.
 
     Contact ``j`` of a seeker is the firm at quantile ``u_j`` of the pool (ordered by
     row), with ``u_j`` keyed by the seeker, the month and ``j``."""
@@ -110,19 +117,19 @@ def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_sector: np.ndar
     u = draws.uniform(month, firms.firm_id[seekers], "contact", width=k)
     any_pick = pool[np.minimum((u * len(pool)).astype(np.int64), len(pool) - 1)] if len(pool) else \
         np.full((s, k), -1)
-    pool_sector = firms.sector[pool]
-    order = np.argsort(pool_sector, kind="stable")
-    sorted_pool, sorted_sector = pool[order], pool_sector[order]
-    n_sectors = int(firms.sector[: firms.n].max()) + 1 if firms.n else 1
-    start = np.searchsorted(sorted_sector, np.arange(n_sectors), side="left")
-    stop = np.searchsorted(sorted_sector, np.arange(n_sectors), side="right")
-    sec = firms.sector[seekers]
-    count = (stop - start)[sec]
-    idx = start[sec][:, None] + np.minimum((u * count[:, None]).astype(np.int64),
+    pool_market = local_market(firms, pool)
+    order = np.argsort(pool_market, kind="stable")
+    sorted_pool, sorted_market = pool[order], pool_market[order]
+    mkt = local_market(firms, seekers)
+    n_markets = int(max(mkt.max(initial=0), pool_market.max(initial=0))) + 1
+    start = np.searchsorted(sorted_market, np.arange(n_markets), side="left")
+    stop = np.searchsorted(sorted_market, np.arange(n_markets), side="right")
+    count = (stop - start)[mkt]
+    idx = start[mkt][:, None] + np.minimum((u * count[:, None]).astype(np.int64),
                                            np.maximum(count[:, None] - 1, 0))
     own = np.where(count[:, None] > 0, sorted_pool[np.minimum(idx, len(sorted_pool) - 1)], -1) \
         if len(sorted_pool) else np.full((s, k), -1)
-    return np.where(same_sector[:, None], own, any_pick)
+    return np.where(same_market[:, None], own, any_pick)
 
 
 def _referrals(firms: FirmTable, seekers: np.ndarray, k: int, month: int, draws: Stream):
@@ -213,9 +220,10 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     old_enough = month - firms.birth_month[c] >= sc.min_age_months
     valid = ((cand >= 0) & seen & (cand != seekers[:, None]) & firms.alive[c] & (firms.alliance_id[c] < 0)
              & old_enough)
-    if joinable is not None:  # groups: a cluster seeker may join a same-sector cluster with a free seat
+    if joinable is not None:  # groups: a cluster seeker may join a cluster of its local market with a free seat
         valid |= (cand >= 0) & seen & joinable[c] & (kind[:, None] == 0)
-    valid &= (kind[:, None] != 0) | (firms.sector[c] == firms.sector[seekers][:, None])
+    # A cluster is local: same sector and same locality (shared purchasing and assets).
+    valid &= (kind[:, None] != 0) | (local_market(firms, c) == local_market(firms, seekers)[:, None])
     # Perception noise on every candidate. Candidates from extra sources (a broker) come
     # with better information, half the noise, drawn from a stream of their own so this
     # stream's draws are the same whether or not a source is registered.

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.demography import EXIT_CAUSES
+
 PANEL_COLUMNS = ["month", "firm_id", "sector", "age_months", "revenue", "costs", "cash",
                  "alliance_id", "allied"]
 
@@ -88,15 +90,21 @@ def firm_table(model) -> pd.DataFrame:
         "firm_id": t.firm_id[:n],
         "initial": np.arange(n) < model.n_initial,
         "sector": t.sector[:n],
+        "locality": t.locality[:n],
         "workers": t.workers[:n],
+        "founding_workers": t.founding_workers[:n],
         "birth_month": t.birth_month[:n],
         "death_month": t.death_month[:n],
-        "exit_cause": np.asarray(["operating", "insolvent", "closed"])[t.exit_cause[:n]],
+        "exit_cause": np.asarray(EXIT_CAUSES)[t.exit_cause[:n]],
         "alive": alive,
         "age_months": end - t.birth_month[:n],
         "base_revenue": t.base_revenue[:n],
         "input_cost_share": t.input_cost_share[:n],
         "fixed_cost": t.fixed_cost[:n],
+        "worker_cost": t.worker_cost[:n],
+        "quality": t.quality[:n],
+        "belief": t.belief[:n],
+        "owner_age": t.owner_age[:n],
         "volatility": t.volatility[:n],
         "exposure": t.exposure[:n],
         "capability": t.capability[:n],

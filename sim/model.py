@@ -11,9 +11,10 @@ import pandas as pd
 
 from agents.alliance import Alliance
 from agents.firm import Firm
-from sim import demography, economy, mesa_compat, metrics
+from sim import demography, economy, learning, local_markets, mesa_compat, metrics
 from sim.ledger import Ledger
 from sim.lifecycle import AllianceProcess
+from sim.local_markets import LocalMarkets
 from sim.market import Market
 from sim.policies import PolicySet
 from sim.population import FIELDS, FirmTable
@@ -40,13 +41,15 @@ class AllianceModel(mesa.Model):
     5. ``run_alliances``: stage 4 (cooperate or cheat, detection, benefits set for
        this month's trade, control and coordination costs, goodwill update);
        policy hook ``after_alliance_costs`` (cost co-funding).
-    6. ``trade``: every living firm books revenue and costs (with its alliance's
-       multipliers), receives this month's recorded transfers and pays its owner.
+    6. ``trade``: anniversary size reviews (``sim.learning``); local markets divide
+       customers (``sim.local_markets``); every living firm books revenue and costs
+       (with its alliance's multipliers), receives this month's recorded transfers and
+       pays its owner; then it updates its belief about its own efficiency.
     7. ``evaluate_alliances``: stage 5 after trade, because members judge the
        benefits they have just realized; continue, renegotiate or dissolve.
     8. policy hook ``before_exit``: credit lines cover shortfalls, loans are repaid.
-    9. ``close_failed_firms``: firms with negative cash exit (and a few close for
-       outside reasons); their age at death
+    9. ``close_failed_firms``: firms with negative cash exit, firms that learned they
+       are unviable quit, a few close for their owner's reasons; their age at death
        is recorded, their Mesa agent removed (the row keeps the history) and
        their alliances end with cause ``partner_exit``. Exit comes after trading
        so a firm dies from this month's result.
@@ -92,6 +95,7 @@ class AllianceModel(mesa.Model):
         self.n_initial = int(fc.n_firms)
         self.firms = FirmTable(capacity=int(self.n_initial * (1.5 + cfg.births.rate_monthly * cfg.months)))
         self.market = Market(cfg.market, len(self.sector_names), self.streams["demand"])
+        self.local_markets = LocalMarkets(cfg.market, len(self.sector_names))
         self.alliances = AllianceProcess(self, cfg.alliances) if cfg.alliances.enabled else None
         self.ledger = Ledger()
         self._traded = False
@@ -109,7 +113,9 @@ class AllianceModel(mesa.Model):
         if fc.initial_population == "stock":
             self._seat_stock(rows)
         else:
-            demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"])
+            demography.draw_founding_traits(self.firms, rows, fc, 0, self.streams["population"],
+                                            self.local_markets.weights)
+        self.local_markets.set_reference(self.firms, rows)
         self.policies = PolicySet(self, cfg.policies)
         if self.alliances is not None:
             self.alliances.formation_hooks.append(lambda model, rows: self.policies.run("after_formation", rows))
@@ -169,9 +175,34 @@ class AllianceModel(mesa.Model):
             self.alliances.evaluate(demand_fall)
 
     def trade(self, demand: np.ndarray) -> None:
-        """Revenue, costs, transfers and owner drawings for all living firms."""
-        economy.trade(self.firms, demand, self.cfg.firms, self.month, self.streams["firm_shocks"])
+        """Revenue, costs, transfers and owner drawings for all living firms; then they learn from it.
+
+        On its founding anniversary (the month after each full year of trading) a firm first
+        moves its workforce towards the size its belief calls for; after trading, each living
+        firm updates that belief from the month's result (``sim.learning``).
+        """
+        fc = self.cfg.firms
+        living = self.living_rows
+        age = self.month - self.firms.birth_month[living]
+        learning.review_size(self.firms, living[(age > 1) & (age % 12 == 1)], fc)
+        previous_shock = self.firms.shock[living]
+        sales, price = self._local_market_factors(living)
+        economy.trade(self.firms, demand, fc, self.month, self.streams["firm_shocks"], sales, price)
         self._traded = True
+        if fc.quality_sd > 0:
+            learning.observe(self.firms, living, previous_shock, fc.shock_persistence)
+
+    def _local_market_factors(self, living: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-row sales factor and price from the local markets (None when firms do not compete)."""
+        lm = self.local_markets
+        if not lm.active:
+            return None, None
+        n = self.firms.n
+        sales, price = np.ones(n), np.ones(n)
+        sales[living] = lm.sales_factor(self.firms, living)
+        price[living] = local_markets.price_factor(self.firms, living, self.cfg.market.pass_through)
+        self.firms.sales_factor[living] = sales[living]
+        return sales, price
 
     def pay(self, rows: np.ndarray, amounts: np.ndarray) -> None:
         """Move money to (positive) or from (negative) firms as a recorded transfer.
@@ -185,8 +216,10 @@ class AllianceModel(mesa.Model):
             np.add.at(self.firms.cash, rows, amounts)
 
     def close_failed_firms(self) -> np.ndarray:
-        """Exit every living firm with negative cash, and those closing for outside reasons; return their rows."""
-        rows = demography.exits(self.firms, self.cfg.firms.p_closure, self.month, self.streams["exits"])
+        """Exit insolvent firms, firms that learned they are unviable and those closing for their owner's reasons.
+
+        Returns their rows."""
+        rows = demography.exits(self.firms, self.cfg.firms, self.month, self.streams["exits"])
         if len(rows):
             self.firms.alive[rows] = False
             self.firms.death_month[rows] = self.month
@@ -204,7 +237,7 @@ class AllianceModel(mesa.Model):
         if k:
             self._create_agents(rows)
             demography.draw_founding_traits(self.firms, rows, self.cfg.firms, self.month,
-                                            self.streams["population"])
+                                            self.streams["population"], self.local_markets.weights)
         self._births_this_month = k
         return rows
 

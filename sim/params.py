@@ -58,26 +58,47 @@ class FirmsConfig:
                                doc="sector labels; their number sets the number of sectors")
     sector_shares: list = param([0.47, 0.41, 0.12], item_lo=0.0, item_hi=1.0, unit="share", item_type=float,
                                 doc="share of firms per sector, same order as sector_names")
-    p_extra_worker: float = param(0.45, 0, 0.95, "probability",
-                                  "workers = min(10, geometric): chance of each extra worker")
+    founding_mean_persons: float = param(2.2, 1.0, 6.0, "persons",
+                                         "mean persons employed at founding, owner included (INEGI Censos "
+                                         "Economicos 2024: 2.2 per micro establishment); workers besides the "
+                                         "owner are min(10, geometric) with this mean")
     median_revenue_solo: float = param(18_000.0, 1, 1e7, "currency/month",
                                        "median monthly revenue of a firm with no employees")
     revenue_size_elasticity: float = param(0.6, 0, 3, "", "revenue ~ (1 + workers)^elasticity")
     sd_log_revenue: float = param(0.7, 0, 3, "log units", "spread of the lognormal revenue draw")
     max_yearly_sales: float = param(4_000_000.0, 1, 1e10, "currency/year",
                                     "micro-firm sales ceiling (INEGI stratification)")
-    mean_input_cost_share: float = param(0.55, 0, 0.95, "share of revenue",
-                                         "mean variable (input) cost as a share of revenue")
+    sector_input_cost_share: list = param([0.69, 0.40, 0.55], item_lo=0.0, item_hi=0.95, unit="share of revenue",
+                                          item_type=float,
+                                          doc="mean variable (input) cost as a share of revenue, per sector "
+                                              "(commerce: goods for resale, Censos Economicos 2019)")
+    sector_margin_shift: list = param([-0.005, 0.01, 0.025], item_lo=-1.0, item_hi=1.0, unit="share of revenue",
+                                      item_type=float,
+                                      doc="added to mean_margin per sector (calibrated to INEGI survival by sector)")
+    sector_volatility_factor: list = param([1.1, 0.85, 0.8], item_lo=0.0, item_hi=5.0, unit="multiplier",
+                                           item_type=float,
+                                           doc="multiplies median_volatility per sector (calibrated to INEGI "
+                                               "survival by sector)")
     sd_input_cost_share: float = param(0.08, 0, 0.5, "share of revenue", "spread of input cost share")
-    mean_margin: float = param(0.005, -1, 1, "share of revenue",
+    mean_margin: float = param(0.03, -1, 1, "share of revenue",
                                "mean expected operating margin at launch (calibration lever)")
-    sd_margin: float = param(0.12, 0, 1, "share of revenue",
+    sd_margin: float = param(0.075, 0, 1, "share of revenue",
                              "spread of expected operating margins (calibration lever)")
-    median_initial_cash_months: float = param(2.0, 0, 120, "months of fixed cost",
+    median_initial_cash_months: float = param(3.1, 0, 120, "months of fixed cost",
                                               "median start-up cash buffer (calibration lever)")
     sd_log_initial_cash: float = param(0.6, 0, 3, "log units", "spread of the start-up cash buffer")
-    p_closure: float = param(0.001, 0, 1, "probability/month",
-                             "closure for reasons outside the business (owner retires, falls ill, moves)")
+    p_closure: float = param(0.0022, 0, 1, "probability/month",
+                             "closure for the owner's reasons (retires, falls ill, moves) at owner age 45; "
+                             "doubles every owner_hazard_doubling_years")
+    owner_hazard_doubling_years: float = param(8.7, 1.0, 1000.0, "years",
+                                               "the owner's closure hazard doubles this often with age (Gompertz)")
+    mean_owner_age: float = param(40.0, 18, 80, "years", "mean age of the owner at founding")
+    sd_owner_age: float = param(10.0, 0, 30, "years", "spread of the owner's age at founding (18-75)")
+    quality_sd: float = param(0.35, 0, 2, "log units",
+                              "spread of true log efficiency, unknown to the founder (Jovanovic learning)")
+    learning_option_sd: float = param(1.0, 0, 10, "posterior sd",
+                                      "a firm quits as unviable when its belief this many sd above the mean "
+                                      "cannot cover its costs (option value of learning)")
     cash_target_months: float = param(2.0, 0, 120, "months of fixed cost",
                                       "cash above this buffer is drawn by the owner (calibration lever)")
     median_volatility: float = param(0.30, 0, 3, "log units/month", "median idiosyncratic volatility")
@@ -136,6 +157,21 @@ class MarketConfig:
     demand_volatility: float = param(0.02, 0, 1, "log units/month", "sd of monthly demand innovations")
     share_common_shock: float = param(0.5, 0, 1, "share of variance",
                                       "share of demand innovation common to all sectors")
+    sector_demand_growth: list = param([0.0, 0.0, 0.0], item_lo=-0.5, item_hi=0.5, unit="share/year",
+                                       item_type=float,
+                                       doc="trend growth of each sector's demand (same order as firms.sector_names)")
+    localities: int = param(10, 1, 100_000, "localities",
+                            "localities per sector market; each sector x locality is one market whose customers "
+                            "its firms share (1: one national market per sector)")
+    zipf_exponent: float = param(1.0, 0, 3, "",
+                                 "locality sizes follow Zipf's law: share of firms ~ rank^-exponent (Gabaix 1999)")
+    competition_intensity: float = param(0.3, 0, 0.99, "elasticity",
+                                         "elasticity of a firm's sales to its rivals' total offer in its market at "
+                                         "the reference state (0: firms never compete)")
+    price_elasticity: float = param(2.0, 1.0, 10.0, "elasticity",
+                                    "customers' response to a firm's price within its market")
+    pass_through: float = param(0.5, 0, 1, "share",
+                                "share of an input-cost saving (cluster purchasing) passed into a lower price")
     crisis: CrisisConfig = field(default_factory=CrisisConfig)
     competition: CompetitionConfig = field(default_factory=CompetitionConfig)
 
@@ -538,6 +574,15 @@ def _check_cross_fields(cfg: Any) -> None:
     if len(names) != len(shares) or not names:
         raise ConfigError(f"firms.sector_shares has {len(shares)} items but firms.sector_names has "
                           f"{len(names)}; allowed: one share per sector, at least one sector")
+    for key in ("sector_input_cost_share", "sector_margin_shift", "sector_volatility_factor"):
+        values = list(getattr(cfg.firms, key))
+        if len(values) != len(names):
+            raise ConfigError(f"firms.{key} has {len(values)} items but firms.sector_names has {len(names)}; "
+                              "allowed: one value per sector")
+    growth = list(cfg.market.sector_demand_growth)
+    if len(growth) != len(names):
+        raise ConfigError(f"market.sector_demand_growth has {len(growth)} items but firms.sector_names has "
+                          f"{len(names)}; allowed: one value per sector")
     if abs(sum(shares) - 1.0) > 1e-6:
         raise ConfigError(f"firms.sector_shares={shares} sums to {sum(shares):.4g}; allowed: shares summing to 1")
     if not cfg.alliances.structure.types_enabled:

@@ -24,9 +24,18 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "firm_id": (np.int64, (), -1, "Mesa unique_id of the firm"),
     "birth_month": (np.int64, (), -1, "model month of founding (negative for a mixed-age stock)"),
     "death_month": (np.int64, (), -1, "model month of exit, -1 while alive"),
-    "exit_cause": (np.int64, (), 0, "0 operating, 1 insolvent (cash < 0), 2 closed for outside reasons"),
+    "exit_cause": (np.int64, (), 0, "0 operating, 1 insolvent (cash < 0), 2 closed for the owner's reasons, "
+                                    "3 unviable (learned it cannot cover its costs)"),
     "sector": (np.int64, (), 0, "sector index"),
+    "locality": (np.int64, (), 0, "locality index; sector x locality is the firm's market"),
     "workers": (np.int64, (), 0, "employees besides the owner, 0-10"),
+    "founding_workers": (np.int64, (), 0, "employees besides the owner at founding"),
+    "worker_cost": (float, (), 0.0, "monthly cost of one more worker (marginal revenue product at the founding "
+                                    "plan), currency/month"),
+    "quality": (float, (), 0.0, "true log efficiency, unknown to the firm (Jovanovic 1982)"),
+    "belief": (float, (), 0.0, "posterior mean of the firm's own log efficiency"),
+    "belief_precision": (float, (), np.inf, "posterior precision of that belief (inf: known)"),
+    "owner_age": (float, (), 40.0, "owner's age at founding, years"),
     "base_revenue": (float, (), 0.0, "expected monthly revenue at demand index 1, currency/month"),
     "input_cost_share": (float, (), 0.0, "variable input cost as a share of revenue"),
     "fixed_cost": (float, (), 0.0, "fixed cost, currency/month"),
@@ -39,6 +48,8 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "exposure": (float, (), 1.0, "elasticity of revenue to sector demand"),
     "shock": (float, (), 0.0, "persistent own revenue shock, log units"),
     "productivity": (float, (), 1.0, "revenue multiplier from innovation"),
+    "sales_factor": (float, (), 1.0, "last month's sales relative to trading alone at the reference state "
+                                      "(local market crowding and price, sim.local_markets)"),
     "demand_boost": (float, (), 1.0, "revenue multiplier from market access (bridge alliances)"),
     "input_cost_factor": (float, (), 1.0, "multiplier on input costs (cluster purchasing)"),
     "capability": (float, (), 0.0, "alliance-management capability, 0-1"),

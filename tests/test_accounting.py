@@ -108,10 +108,12 @@ def test_exits_set_death_month_and_alive_false_and_leave_only_solvent_firms():
         total_deaths += len(died)
         assert np.all(t.death_month[died] == m.month), (
             f"month {m.month}: expected death_month == {m.month} for firms that exited this month")
-        insolvent, closed = t.exit_cause[died] == 1, t.exit_cause[died] == 2
-        assert np.all(insolvent | closed), f"month {m.month}: expected every exit to carry its cause"
+        insolvent, closed, unviable = (t.exit_cause[died] == c for c in (1, 2, 3))
+        assert np.all(insolvent | closed | unviable), f"month {m.month}: expected every exit to carry its cause"
         assert np.all(t.cash[died][insolvent] < 0), (
             f"month {m.month}: expected firms exiting as insolvent to have negative cash")
+        assert np.all(t.cash[died][closed | unviable] >= 0), (
+            f"month {m.month}: expected firms closing as unviable or for the owner's reasons to be solvent")
         alive = t.view("alive")
         assert np.all(t.view("death_month")[alive] == -1), (
             f"month {m.month}: expected death_month == -1 for every living firm")

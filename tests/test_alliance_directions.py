@@ -90,11 +90,23 @@ def test_stronger_control_detects_more_and_costs_more():
 
 
 # ---------------------------------------------------------------- benefit channels
+#: The benefit channels are checked one at a time: without local competition (its own tests are in
+#: tests/test_firm_dynamics.py), so that an allied firm's revenue differs from its off-world twin only
+#: through its own alliance. Revenue is compared per unit of revenue scale (``base_revenue``), which
+#: moves when a firm grows or shrinks (sim.learning), differently in the two worlds.
+ISOLATED = "market.competition_intensity=0"
+
+
+def _per_scale(m: AllianceModel, rows: np.ndarray) -> np.ndarray:
+    return m.firms.revenue[rows] / m.firms.base_revenue[rows]
+
+
 def _paired(typ: str, seed: int, n: int = N, months: int = MONTHS):
     """Step a one-type world and the alliance-off world with the same seed together, yielding both."""
-    on = AllianceModel.from_config(small_config(f"alliances.structure.types_enabled=[{typ}]",
+    on = AllianceModel.from_config(small_config(f"alliances.structure.types_enabled=[{typ}]", ISOLATED,
                                                 n=n, months=months, seed=seed))
-    off = AllianceModel.from_config(small_config("alliances.enabled=false", n=n, months=months, seed=seed))
+    off = AllianceModel.from_config(small_config("alliances.enabled=false", ISOLATED, n=n, months=months,
+                                                 seed=seed))
     for _ in range(months):
         on.step()
         off.step()
@@ -114,7 +126,7 @@ def _members_of_active(m: AllianceModel, kind: str) -> np.ndarray:
 def test_cluster_members_pay_less_input_cost_per_unit_of_revenue(seed):
     """Clusters only: members of active clusters have input_cost_factor < 1, and over the months they were
     allied they pay less input cost per unit of revenue than the same firms in the alliance-off world
-    (same revenue there: clusters change costs, not demand)."""
+    (same revenue per scale there: without local competition, clusters change costs, not demand)."""
     firm_months, inputs_on, inputs_off, rev_on, rev_off = 0, 0.0, 0.0, 0.0, 0.0
     for on, off in _paired("cluster", seed):
         n = on.firms.n
@@ -130,8 +142,8 @@ def test_cluster_members_pay_less_input_cost_per_unit_of_revenue(seed):
         inputs_off += float((off.firms.costs[rows] - off.firms.fixed_cost[rows]).sum())
         rev_on += float(f.revenue[rows].sum())
         rev_off += float(off.firms.revenue[rows].sum())
-        np.testing.assert_allclose(f.revenue[rows], off.firms.revenue[rows], rtol=1e-12,
-                                   err_msg=f"month {on.month}: expected cluster members' revenue unchanged")
+        np.testing.assert_allclose(_per_scale(on, rows), _per_scale(off, rows), rtol=1e-12,
+                                   err_msg=f"month {on.month}: expected cluster members' revenue per scale unchanged")
     assert firm_months > 500, f"expected >500 allied firm-months in clusters, got {firm_months}"
     ratio_on, ratio_off = inputs_on / rev_on, inputs_off / rev_off
     assert ratio_on < ratio_off, (
@@ -150,9 +162,9 @@ def test_bridge_members_get_demand_boost_and_more_revenue(seed):
         assert np.all(f.demand_boost[mem] > 1.0), f"month {on.month}: expected demand_boost > 1 for bridge members"
         rows = mem[f.alive[mem] & off.firms.alive[mem] & (f.productivity[mem] == 1.0)]
         firm_months += len(rows)
-        higher += int((f.revenue[rows] > off.firms.revenue[rows]).sum())
-        np.testing.assert_allclose(f.revenue[rows] / off.firms.revenue[rows], f.demand_boost[rows], rtol=1e-9,
-                                   err_msg=f"month {on.month}: expected revenue on/off == demand_boost")
+        higher += int((_per_scale(on, rows) > _per_scale(off, rows)).sum())
+        np.testing.assert_allclose(_per_scale(on, rows) / _per_scale(off, rows), f.demand_boost[rows], rtol=1e-9,
+                                   err_msg=f"month {on.month}: expected revenue per scale on/off == demand_boost")
     assert firm_months > 500, f"expected >500 allied firm-months in bridges, got {firm_months}"
     assert higher == firm_months, f"expected higher revenue in every bridge firm-month, got {higher}/{firm_months}"
 
@@ -199,7 +211,7 @@ def test_innovation_members_earn_more_than_in_the_alliance_off_world():
     rows = np.flatnonzero(f.alive[:n] & g.alive[:n] & (f.productivity[:n] > 1.0) & (f.demand_boost[:n] == 1.0))
     checked = len(rows)
     assert checked > 10, f"expected >10 living firms with productivity gains, got {checked}"
-    np.testing.assert_allclose(f.revenue[rows] / g.revenue[rows], f.productivity[rows], rtol=1e-9)
+    np.testing.assert_allclose(_per_scale(on, rows) / _per_scale(off, rows), f.productivity[rows], rtol=1e-9)
 
 
 # ------------------------------------------------------------------ capability

@@ -22,7 +22,7 @@ BAD_OVERRIDES = [
     pytest.param("firms.n_firms=-5", "firms.n_firms", id="negative-firm-count"),
     pytest.param("months=0", "months", id="zero-months"),
     pytest.param("firms.share_planned=1.5", "firms.share_planned", id="share-above-1"),
-    pytest.param("firms.p_extra_worker=1.5", "firms.p_extra_worker", id="probability-above-1"),
+    pytest.param("firms.p_closure=1.5", "firms.p_closure", id="probability-above-1"),
     pytest.param("births.rate_monthly=-0.1", "births.rate_monthly", id="negative-rate"),
     pytest.param("firms.sector_shares=[0.5,1.2,-0.7]", "firms.sector_shares", id="share-item-outside-0-1"),
     pytest.param("firms.sector_shares=[0.5,0.3,0.1]", "firms.sector_shares", id="shares-not-summing-to-1"),

@@ -53,7 +53,8 @@ def test_exit_in_the_off_world_counts_as_zero_only_in_the_with_exit_estimand():
 
 def test_never_allied_firms_lose_nothing_while_markets_are_not_shared():
     """Without shared markets a firm that never allies has the same revenue in both worlds, exactly."""
-    cfg = check(load_config("experiment=uplift", "firms.n_firms=300", "months=48", "seed=3"))
+    cfg = check(load_config("experiment=uplift", "firms.n_firms=300", "months=48", "seed=3",
+                            "market.competition_intensity=0"))
     on = run_arm(("alliances", with_overrides(cfg, **{"alliances.enabled": True})))
     off = run_arm(("no_alliances", with_overrides(cfg, **{"alliances.enabled": False})))
     e = counterfactuals.seed_effects(on.firm_months, off.firm_months)
@@ -64,6 +65,21 @@ def test_never_allied_firms_lose_nothing_while_markets_are_not_shared():
     assert len(table) == len(on.firm_months["firm_id"]) and table["allied"].any()
     never = table[~table["allied"]]
     assert (never["revenue_total_on"] >= 0).all()
+
+
+def test_allied_rivals_displace_never_allied_firms_when_markets_are_shared():
+    """With shared local markets, firms that never ally lose customers to allied rivals (negative spillover),
+    and the net effect on the market is smaller than the effect on the allied (seeds 0-2 pooled)."""
+    spill, net, allied = [], [], []
+    for seed in (0, 1, 2):
+        cfg = check(load_config("experiment=uplift", "firms.n_firms=600", "months=72", f"seed={seed}",
+                                "market.competition_intensity=0.3", "market.localities=5"))
+        on = run_arm(("alliances", with_overrides(cfg, **{"alliances.enabled": True})))
+        off = run_arm(("no_alliances", with_overrides(cfg, **{"alliances.enabled": False})))
+        e = counterfactuals.seed_effects(on.firm_months, off.firm_months)
+        spill.append(e["spillover_never_allied"]), net.append(e["net_effect_market"]), allied.append(e["effect_on_allied"])
+    assert np.mean(spill) < 0.0, f"expected displacement of never-allied firms, got spillovers {spill}"
+    assert np.mean(net) < np.mean(allied), f"expected net effect {net} below the effect on the allied {allied}"
 
 
 def test_stock_prehistory_ignores_policies_and_scenarios_and_seats_real_revenue():

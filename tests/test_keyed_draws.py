@@ -66,9 +66,10 @@ def _model(*overrides):
 
 
 def test_more_firms_leave_existing_firms_draws_and_lives_unchanged():
-    """Without alliances a firm's life depends only on its own draws and sector demand."""
-    small = _model("firms.n_firms=200", "months=48", "alliances.enabled=false", "births.rate_monthly=0")
-    big = _model("firms.n_firms=300", "months=48", "alliances.enabled=false", "births.rate_monthly=0")
+    """Without alliances and shared markets a firm's life depends only on its own draws and sector demand."""
+    alone = ("alliances.enabled=false", "births.rate_monthly=0", "market.competition_intensity=0")
+    small = _model("firms.n_firms=200", "months=48", *alone)
+    big = _model("firms.n_firms=300", "months=48", *alone)
     small.run_for(48)
     big.run_for(48)
     ft_s, ft_b = small.firm_table(), big.firm_table().iloc[:200]
@@ -135,7 +136,7 @@ def test_policy_arms_share_every_draw_of_firms_alive_in_both(monkeypatch, policy
     # Entrants are identical: same number, same traits.
     fb, fa = base.firm_table(), arm.firm_table()
     assert len(fb) == len(fa)
-    for col in ("sector", "workers", "base_revenue", "cooperativeness", "birth_month"):
+    for col in ("sector", "locality", "founding_workers", "quality", "cooperativeness", "birth_month"):
         assert np.array_equal(fb[col].to_numpy(), fa[col].to_numpy()), f"expected identical entrants ({col})"
     # Before the window the two worlds are the same world.
     tb, ta = base.alliance_table(), arm.alliance_table()

@@ -28,8 +28,9 @@ MONTHS = 60
 START, STOP = 6, 48
 INSTRUMENTS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 #: Firm traits drawn at founding that no process changes afterwards.
-FOUNDING_TRAITS = ("firm_id", "sector", "workers", "birth_month", "base_revenue", "input_cost_share", "fixed_cost",
-                   "volatility", "exposure", "cooperativeness", "planned", "goal", "resources")
+FOUNDING_TRAITS = ("firm_id", "sector", "locality", "founding_workers", "birth_month", "input_cost_share",
+                   "worker_cost", "quality", "owner_age", "volatility", "exposure", "cooperativeness", "planned",
+                   "goal", "resources")
 DEMAND_COLUMNS = ["demand_commerce", "demand_services", "demand_manufacturing"]
 GROSS = ("cash", "in_kind", "loan")  # every form but repayments counts against the budget
 
@@ -140,8 +141,16 @@ def world(instrument: str | None, seed: int, extra: tuple[str, ...] = (), n: int
     m = AllianceModel.from_config(cfg)
     spy = Spy(m, m.policies.items[0]) if m.policies.items else None
     probe = ClusterCostProbe(m)
+    m.workforce = [m.firms.workers[: m.firms.n].copy()]  # workers by row at the end of each month (index = month)
+    m.observers.append(lambda model: model.workforce.append(model.firms.workers[: model.firms.n].copy()))
     m.run_for(months)
     return m, spy, probe
+
+
+def workers_at(m: AllianceModel, rows: np.ndarray, months: np.ndarray, end_of: int) -> np.ndarray:
+    """Each row's workforce at the end of month ``months + end_of`` (firms grow and shrink, sim.learning)."""
+    return np.array([m.workforce[mo + end_of][r] if r < len(m.workforce[mo + end_of]) else -1
+                     for r, mo in zip(rows, months)])
 
 
 def row_of(m: AllianceModel) -> dict[int, int]:
@@ -550,8 +559,9 @@ ELIGIBILITY = {
 @pytest.mark.parametrize("instrument", INSTRUMENTS)
 def test_no_payment_to_an_ineligible_firm(instrument):
     """With workers, sector, age and alliance filters, every paid firm met each of them in the
-    payment month (workers and sector are fixed over life; age from birth_month; alliance status
-    from the alliance table); the filters bite (without them, excluded firms are paid)."""
+    payment month (workers as the firm had them just before or after that month's size review; sector
+    is fixed over life; age from birth_month; alliance status from the alliance table); the filters
+    bite (without them, excluded firms are paid)."""
     extra = tuple(f"++policies.{instrument}.{o}" if o.startswith("eligibility.") else f"policies.{instrument}.{o}"
                   for o in ELIGIBILITY[instrument])
     m, _, _ = world(instrument, 1, extra)
@@ -561,10 +571,14 @@ def test_no_payment_to_an_ineligible_firm(instrument):
     assert len(gross) > 0, f"expected some eligible firm paid under {extra}"
     rows = rows_for(m, gross["firm_id"])
     t = m.firms
-    workers, sector = t.workers[rows], t.sector[rows]
-    age = gross["month"].to_numpy() - t.birth_month[rows]
-    assert ((workers >= e.min_workers) & (workers <= e.max_workers)).all(), (
-        f"expected workers in [{e.min_workers}, {e.max_workers}], got {sorted(set(workers.tolist()))}")
+    sector = t.sector[rows]
+    paid_in = gross["month"].to_numpy()
+    age = paid_in - t.birth_month[rows]
+    ok = np.zeros(len(rows), dtype=bool)
+    for end_of in (-1, 0):
+        w = workers_at(m, rows, paid_in, end_of)
+        ok |= (w >= e.min_workers) & (w <= e.max_workers)
+    assert ok.all(), f"expected workers in [{e.min_workers}, {e.max_workers}] in the payment month for every payee"
     assert np.isin(sector, e.sectors).all(), f"expected sectors {e.sectors}, got {sorted(set(sector.tolist()))}"
     assert ((age >= e.min_age_months) & (age <= e.max_age_months)).all(), (
         f"expected ages in [{e.min_age_months}, {e.max_age_months}], got {age.min()}..{age.max()}")

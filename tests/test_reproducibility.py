@@ -114,7 +114,8 @@ def test_the_alliance_process_leaves_demand_births_and_entrants_untouched():
     b = run_model(small_config("alliances.enabled=false", seed=9))
     cols = ["month", "births"] + [c for c in a.series().columns if c.startswith("demand_")]
     assert_frame_equal(a.series()[cols], b.series()[cols], check_exact=True, obj="demand and births")
-    initial = ["firm_id", "sector", "workers", "base_revenue", "fixed_cost", "volatility", "cooperativeness"]
+    initial = ["firm_id", "sector", "locality", "founding_workers", "quality", "worker_cost", "volatility",
+               "cooperativeness"]
     assert_frame_equal(a.firm_table()[initial], b.firm_table()[initial], check_exact=True,
                        obj="traits of every firm (initial and entrants)")
 

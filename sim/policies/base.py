@@ -119,6 +119,8 @@ class Policy:
             before = np.concatenate([[0.0], np.cumsum(amounts)[:-1]])
             paid = np.clip(self.remaining() - before, 0.0, amounts)
         self.spent += float(paid.sum())
+        if self.spent > self.cfg.budget:  # the cumulative sums' rounding (a few ulps), never real money
+            self.spent = self.cfg.budget
         if form in ("cash", "loan"):
             self.model.pay(rows, paid)
         self.model.ledger.record(self.model.month, self.name, self.model.firms.firm_id[rows], paid, form)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import learning
+
 from sim.params import param
 from sim.policies.base import Policy
 
@@ -65,6 +67,8 @@ class Credit(Policy):
             return
         short = np.flatnonzero(t.alive[:n] & (t.cash[:n] < 0.0))
         short = short[self.eligible(short)]
+        if m.cfg.firms.quality_sd > 0:  # an owner who has learned the firm cannot cover its costs does not borrow
+            short = short[~learning.unviable(t, short, m.cfg.firms.learning_option_sd)]
         room = np.maximum(self.p.line_months * t.fixed_cost[short] - self.debt[short], 0.0)
         need = np.minimum(-t.cash[short], room)
         lend = need > 0
