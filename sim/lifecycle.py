@@ -343,29 +343,35 @@ class AllianceProcess:
         t.active[rows] = False
         t.end_month[rows] = month
         t.end_cause[rows] = causes
-        for code in causes:
-            self.ended_this_month[END_CAUSES[code]] += 1
+        for code, count in enumerate(np.bincount(causes, minlength=len(END_CAUSES)).tolist()):
+            self.ended_this_month[END_CAUSES[code]] += count
         m = t.members[rows]
         valid = m >= 0
-        for r in range(len(rows)):
-            members = m[r][valid[r]]
-            self._release(members, members)
+        self._release(m, valid)
         if learn:  # experience: every ended alliance teaches its members a little
             members = m[valid]
             firms.capability[members] += self.cfg.evaluation.capability_learning * (1.0 - firms.capability[members])
 
-    def _release(self, leaving: np.ndarray, group: np.ndarray) -> None:
-        """Free ``leaving`` firms and remember the rest of ``group`` as their past partners."""
+    def _release(self, members: np.ndarray, valid: np.ndarray) -> None:
+        """Free the members of ended alliances (rows of ``members``, seats where ``valid``).
+
+        Each member remembers its partners as its most recent past partners: the
+        partners in reverse seat order, then the partners it remembered before,
+        keeping the ``PAST_PARTNERS`` most recent (a firm sits in one alliance at a time).
+        """
         firms, month = self.firms, self.model.month
-        for f in leaving:
-            firms.alliance_id[f] = -1
-            firms.last_alliance_end[f] = month
-            firms.demand_boost[f] = 1.0
-            firms.input_cost_factor[f] = 1.0
-            for p in group:
-                if p != f:
-                    firms.past_partners[f] = np.roll(firms.past_partners[f], 1)
-                    firms.past_partners[f, 0] = p
+        group, seat = np.nonzero(valid)
+        leaving = members[group, seat]
+        firms.alliance_id[leaving] = -1
+        firms.last_alliance_end[leaving] = month
+        firms.demand_boost[leaving] = 1.0
+        firms.input_cost_factor[leaving] = 1.0
+        partners = members[group, ::-1]
+        known = valid[group, ::-1] & (partners != leaving[:, None])
+        remembered = np.concatenate([partners, firms.past_partners[leaving]], axis=1)
+        keep = np.concatenate([known, np.ones(firms.past_partners[leaving].shape, dtype=bool)], axis=1)
+        first = np.argsort(~keep, axis=1, kind="stable")[:, : firms.past_partners.shape[1]]
+        firms.past_partners[leaving] = np.take_along_axis(remembered, first, axis=1)
 
     def handle_exits(self, dead_rows: np.ndarray) -> None:
         """Members that closed leave; an alliance left with fewer than two ends (partner exit)."""
@@ -381,9 +387,7 @@ class AllianceProcess:
         m = t.members[aids]
         gone = (m >= 0) & dead[np.maximum(m, 0)]
         left = ((m >= 0) & ~gone).sum(axis=1)
-        for aid, mrow, g in zip(aids, m, gone):
-            for f in mrow[g]:
-                firms.alliance_id[f] = -1
+        firms.alliance_id[m[gone]] = -1
         t.members[aids] = np.where(gone, -1, m)
         ends = aids[left < 2]
         self.dissolve(ends, np.full(len(ends), CAUSE["partner_exit"]))
