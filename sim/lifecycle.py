@@ -51,6 +51,7 @@ class AllianceProcess:
         self.ended_this_month: dict[str, int] = dict.fromkeys(END_CAUSES, 0)
         self.seekers_this_month = 0
         self.member_ids: list[list[int]] = []  # every firm that sat in each alliance, by firm id
+        self._multiplied = np.zeros(0, dtype=np.int64)  # firms whose demand boost or input cost factor was set
         self._search = model.streams["alliance_search"]
         self._brokered = model.streams["alliance_brokered"]
         self._behaviour = model.streams["alliance_behaviour"]
@@ -204,15 +205,18 @@ class AllianceProcess:
         """Stage 4 for every running alliance: behaviour, detection, benefits for this
         month's trading, control and coordination costs, goodwill update."""
         firms, t, cfg = self.firms, self.table, self.cfg
-        n = firms.n
-        firms.demand_boost[:n] = 1.0
-        firms.input_cost_factor[:n] = 1.0
+        # Only members of running alliances carry multipliers other than 1 (they are set
+        # below, and reset when a firm leaves), so last month's members are reset.
+        firms.demand_boost[self._multiplied] = 1.0
+        firms.input_cost_factor[self._multiplied] = 1.0
         act = t.active_rows()
         if len(act) == 0:
+            self._multiplied = act
             return
         m = t.members[act]
         valid = m >= 0
         mc = np.maximum(m, 0)
+        self._multiplied = m[valid]
         cb, co, cs = t.control_behaviour[act], t.control_output[act], t.control_social[act]
         bc = cfg.behaviour
 
