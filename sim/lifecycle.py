@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from sim import alliance_types, matching, trust
-from sim.alliance_table import ALLIANCE_FIELDS, CAUSE, END_CAUSES, TYPE, AllianceTable
+from sim.alliance_table import (ALLIANCE_FIELDS, CAUSE, END_CAUSES, TYPE, AllianceTable, seat_all, seat_any,
+                                seat_min, seat_sum)
 from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
 
@@ -198,7 +199,7 @@ class AllianceProcess:
             weight = np.where(valid, firms.base_revenue[np.maximum(m, 0)], 0.0)
         else:
             weight = valid.astype(float)
-        t.share[rows] = weight / weight.sum(axis=1, keepdims=True)
+        t.share[rows] = weight / seat_sum(weight)[:, None]
 
     # ------------------------------------------------- stage 4: implementation
     def implement(self) -> None:
@@ -221,7 +222,8 @@ class AllianceProcess:
         bc = cfg.behaviour
 
         # Cooperate or act opportunistically (free-riding, appropriating knowledge).
-        partner_strength = alliance_types.mean_over_partners(firms.resources[mc].mean(axis=2), valid)
+        partner_strength = alliance_types.mean_over_partners(seat_sum(firms.resources[mc]) / firms.resources.shape[1],
+                                                              valid)
         # Strategic misfit (distance between goals) breeds opportunism and friction (001).
         misfit = np.abs(firms.goal[mc] - alliance_types.mean_over_partners(firms.goal[mc], valid))
         p_opp = (bc.opportunism_scale * (1.0 - firms.cooperativeness[mc])
@@ -233,20 +235,20 @@ class AllianceProcess:
         opp = (self._behaviour.uniform(month, ids, "opportunism") < np.clip(p_opp, 0.0, 1.0)) & valid
         detected = opp & (self._behaviour.uniform(month, ids, "detection")
                           < trust.detection_probability(cb, co, cs, bc)[:, None])
-        n_det = detected.sum(axis=1)
+        n_det = seat_sum(detected)
         t.opportunism_detected[act] += n_det
-        t.opportunism_undetected[act] += (opp & ~detected).sum(axis=1)
+        t.opportunism_undetected[act] += seat_sum(opp & ~detected)
         t.detected_since_eval[act] += n_det
         np.add.at(firms.opportunism_detected, m[detected], 1)
 
         # Benefits by type; a partner's opportunism takes ``harm`` of a member's benefit.
-        opp_partners = opp.sum(axis=1)[:, None] - opp
+        opp_partners = seat_sum(opp)[:, None] - opp
         harm = (1.0 - bc.harm) ** opp_partners * (1.0 - cfg.types.misfit_benefit_loss * misfit)
         delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._outcomes)
         self._delivered = (act, np.where(valid, delivered, 1.0))
 
         # Monthly control and coordination costs.
-        size = valid.sum(axis=1)
+        size = seat_sum(valid)
         control = trust.control_cost(cb, co, cs, cfg.structure)[:, None] * t.share[act]
         coord = np.broadcast_to((cfg.structure.coordination_cost
                                  * np.maximum(size - 1, 1) ** cfg.structure.coordination_exponent)[:, None],
@@ -256,10 +258,10 @@ class AllianceProcess:
         cost = np.where(valid, control + coord, 0.0)
         t.cost_month[act] = cost
         t.member_cost[act] += cost
-        t.cost_total[act] += cost.sum(axis=1)
+        t.cost_total[act] += seat_sum(cost)
 
         # Goodwill: each member sees the detected acts of its partners.
-        saw = (detected.sum(axis=1)[:, None] - detected) > 0
+        saw = (n_det[:, None] - detected) > 0
         formal = trust.formal_control(t.formality[act], cb, co)[:, None]
         t.goodwill[act] = np.where(valid, trust.update_goodwill(t.goodwill[act], saw, formal, cfg.trust), 0.0)
 
@@ -277,28 +279,28 @@ class AllianceProcess:
         mc = np.maximum(m, 0)
         benefit = np.where(valid, alliance_types.realized_benefit(firms, t, act), 0.0)
         t.member_benefit[act] += benefit
-        t.benefit_total[act] += benefit.sum(axis=1)
+        t.benefit_total[act] += seat_sum(benefit)
         d_act, delivered = self._delivered
         if np.array_equal(d_act, act):  # the alliances that ran this month (none end during trade)
             t.competence[act] = np.where(valid, trust.update_competence(t.competence[act], delivered, cfg.trust),
                                          0.0)
 
         ec = cfg.evaluation
-        shocked = (np.where(valid, demand_fall[firms.sector[mc]], 0.0) >= ec.shock_threshold).any(axis=1)
+        shocked = seat_any(np.where(valid, demand_fall[firms.sector[mc]], 0.0) >= ec.shock_threshold)
         due = (month - t.last_eval_month[act] >= ec.every_months) | (t.detected_since_eval[act] > 0) | shocked
         rows = act[due]
         if len(rows) == 0:
             return
         m, valid = t.members[rows], t.members[rows] >= 0
         mc = np.maximum(m, 0)
-        gw = np.where(valid, t.goodwill[rows], np.inf).min(axis=1)
-        ct = np.where(valid, t.competence[rows], np.inf).min(axis=1)
+        gw = seat_min(np.where(valid, t.goodwill[rows], np.inf))
+        ct = seat_min(np.where(valid, t.competence[rows], np.inf))
         # An innovation alliance is not judged on benefits before one full window of learning.
         in_delay = (t.kind[rows] == TYPE["innovation"]) & \
             (month - t.start_month[rows] < cfg.types.innovation_delay_months + ec.every_months)
         # Members judge the relationship on everything it has delivered against its running costs.
         ratio = np.where(valid, t.member_benefit[rows] / np.maximum(t.member_cost[rows], 1e-9), np.inf)
-        content = ((ratio >= ec.benefit_cost_ratio_min) | ~valid).all(axis=1) | in_delay
+        content = seat_all((ratio >= ec.benefit_cost_ratio_min) | ~valid) | in_delay
 
         # A member leaves when it no longer trusts its partners' goodwill or their competence;
         # a collapse of goodwill right after caught opportunism is recorded as that.
@@ -308,7 +310,7 @@ class AllianceProcess:
         unhappy = ~lost_trust & ~content
         give_up = unhappy & (t.strikes[rows] >= 1)
         try_again = unhappy & ~give_up
-        cap = np.where(valid, firms.capability[mc], 0.0).sum(1) / valid.sum(1)
+        cap = seat_sum(np.where(valid, firms.capability[mc], 0.0)) / seat_sum(valid)
         # Capability and goodwill partly substitute in getting new terms agreed (004).
         p_ok = ec.renegotiation_success * (1.0 - (1.0 - cap) * (1.0 - np.clip(gw, 0.0, 1.0)))
         u = self._outcomes.uniform(month, t.initiator_id[rows], "renegotiation")
@@ -390,7 +392,7 @@ class AllianceProcess:
         dead[dead_rows] = True
         m = t.members[aids]
         gone = (m >= 0) & dead[np.maximum(m, 0)]
-        left = ((m >= 0) & ~gone).sum(axis=1)
+        left = seat_sum((m >= 0) & ~gone)
         firms.alliance_id[m[gone]] = -1
         t.members[aids] = np.where(gone, -1, m)
         ends = aids[left < 2]

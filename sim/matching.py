@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from sim.alliance_table import seat_max
 from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
 from sim.rng import Stream
@@ -96,7 +97,7 @@ def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_
     floor = seek_cash_floor(sc.min_cash_months, cash_target_months)
     rows = rows[(month - firms.last_alliance_end[rows] >= sc.cooldown_months)
                 & (firms.cash[rows] + firms.formation_subsidy[rows] >= floor * firms.fixed_cost[rows])]
-    gap = (1.0 - firms.resources[rows]).max(axis=1)
+    gap = seat_max(1.0 - firms.resources[rows])
     press = pressure(firms, rows)
     planned = firms.planned[rows]
     w_gap = np.where(planned, sc.planned_gap_focus, sc.weight_gap)

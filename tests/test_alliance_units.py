@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import AllianceModel, alliance_types, metrics, trust
-from sim.alliance_table import CAUSE
+from sim.alliance_table import CAUSE, seat_all, seat_any, seat_max, seat_min, seat_sum
 from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
 from tests.conftest import small_config
 
@@ -303,3 +303,20 @@ def test_exit_of_a_member_leaves_a_group_running_and_ends_a_pair():
         "expected the closed firms and the left partner out of any alliance")
     assert f.alliance_id[3] == group == f.alliance_id[9], "expected the remaining members still in the group"
     assert f.past_partners[11].tolist() == [-1, -1, -1], "expected no closed partner remembered from a pair"
+
+
+# ------------------------------------------------------------ seat reductions
+@pytest.mark.parametrize("seats", [1, 2, 3, 5, 7, 8, 20])
+@pytest.mark.parametrize("rows", [1, 3, 1000])
+def test_seat_reductions_give_numpy_reductions_to_the_bit(rows, seats):
+    """seat_sum/any/all/min/max equal numpy's reductions over the last axis exactly (floats of mixed
+    magnitudes, where the order of addition shows in the last bits; booleans count)."""
+    rng = np.random.default_rng(seats * 1000 + rows)
+    x = rng.random((rows, seats)) * 10.0 ** rng.integers(-6, 6, (rows, seats))
+    flags = x > np.median(x)
+    assert np.array_equal(seat_sum(x), x.sum(axis=-1)), "expected seat_sum == sum(axis=-1) bit for bit"
+    assert np.array_equal(seat_sum(flags), flags.sum(axis=-1)) and seat_sum(flags).dtype == np.int64
+    assert np.array_equal(seat_any(flags), flags.any(axis=-1)) and np.array_equal(seat_all(flags), flags.all(axis=-1))
+    assert np.array_equal(seat_min(x), x.min(axis=-1)) and np.array_equal(seat_max(x), x.max(axis=-1))
+    cube = rng.random((rows, seats, 4)) * 10.0 ** rng.integers(-6, 6, (rows, seats, 4))
+    assert np.array_equal(seat_sum(cube) / 4, cube.mean(axis=2)), "expected resource means to the bit"
