@@ -30,6 +30,55 @@ from sim.population import FirmTable
 LEDGER_ITEMS = ("search_cost", "formation_cost", "control_cost", "coordination_cost")
 
 
+def serve_in_order(seeker: np.ndarray, partner: np.ndarray, group: np.ndarray, groups: np.ndarray,
+                   seats: np.ndarray) -> np.ndarray:
+    """Which agreed proposals stand when they are served one by one in the given order.
+
+    Served in order, a proposal fails if its seeker is already taken; one to a member of a
+    group (``group`` >= 0; ``seats`` free seats per alliance in ``groups``, sorted) takes
+    the seeker into it while a seat is left; one to a free firm takes both firms unless
+    the partner is taken. That loop is computed in rounds of whole-array operations: a
+    proposal is decided once no earlier undecided proposal shares a firm (or a group)
+    with it, since only those can change its outcome, and proposals whose firm is taken
+    (or whose group is full) are dropped; each round decides at least the earliest one.
+
+    Returns:
+        A mask over the proposals (in serving order) of those that stand.
+    """
+    count = len(seeker)
+    firm_ids, node = np.unique(np.concatenate([seeker, partner]), return_inverse=True)
+    seeker_node, partner_node = node[:count], node[count:]
+    joins = group >= 0
+    group_index = np.where(joins, np.searchsorted(groups, group), 0)
+    room = np.append(np.asarray(seats, dtype=np.int64), 0)  # a last, empty slot for pairs
+    group_index[~joins] = len(groups)
+    taken = np.zeros(len(firm_ids), dtype=bool)
+    accepted = np.zeros(count, dtype=bool)
+    open_ = np.arange(count)
+    while len(open_):
+        pair = open_[~joins[open_]]
+        first_on_firm = np.full(len(firm_ids), count)
+        np.minimum.at(first_on_firm, seeker_node[open_], open_)
+        np.minimum.at(first_on_firm, partner_node[pair], pair)
+        first_in_group = np.full(len(room), count)
+        np.minimum.at(first_in_group, group_index[open_], open_)
+        ready = (first_on_firm[seeker_node[open_]] == open_) & np.where(
+            joins[open_], first_in_group[group_index[open_]] == open_, first_on_firm[partner_node[open_]] == open_)
+        now = open_[ready]
+        stands = ~taken[seeker_node[now]] & np.where(joins[now], room[group_index[now]] > 0,
+                                                     ~taken[partner_node[now]])
+        won = now[stands]
+        accepted[won] = True
+        taken[seeker_node[won]] = True
+        taken[partner_node[won[~joins[won]]]] = True
+        room[group_index[won[joins[won]]]] -= 1
+        open_ = open_[~ready]
+        lost = taken[seeker_node[open_]] | np.where(joins[open_], room[group_index[open_]] <= 0,
+                                                    taken[partner_node[open_]])
+        open_ = open_[~lost]
+    return accepted
+
+
 class AllianceProcess:
     """Forms, runs, evaluates and dissolves alliances among the model's firms.
 
@@ -73,14 +122,15 @@ class AllianceProcess:
         self.formed_this_month = 0
         self.ended_this_month = dict.fromkeys(END_CAUSES, 0)
         cfg, firms, month = self.cfg, self.firms, self.model.month
+        free = matching.free_firms(firms, month, cfg.search.min_age_months)  # seekers' and partners' pool
         seekers = matching.choose_seekers(firms, month, cfg.search, self._search,
-                                          self.model.cfg.firms.cash_target_months)
+                                          self.model.cfg.firms.cash_target_months, free)
         self.seekers_this_month = len(seekers)
         if len(seekers) == 0:
             return np.zeros(0, dtype=np.int64)
         self._charge(seekers, np.full(len(seekers), cfg.search.search_cost), "search_cost")
         props = matching.find_partners(self.model, seekers, cfg, self.candidate_sources, self._search,
-                                       joinable=self._joinable(), draws_sources=self._brokered)
+                                       joinable=self._joinable(), draws_sources=self._brokered, free=free)
         new_rows = self._structure(props)
         for hook in self.formation_hooks:
             hook(self.model, new_rows)
@@ -105,25 +155,13 @@ class AllianceProcess:
         The order is a priority keyed by each seeker and the month, so two seekers that
         compete for a partner in two arms are served in the same order in both."""
         firms, t = self.firms, self.table
-        taken: set[int] = set()
-        pairs, joins = [], []
-        room: dict[int, int] = {}
         order = np.argsort(self._search.priority(self.model.month, firms.firm_id[props.seeker]), kind="stable")
-        for i in order:
-            a, b = int(props.seeker[i]), int(props.partner[i])
-            if a in taken:
-                continue
-            aid = int(firms.alliance_id[b])
-            if aid >= 0:  # join an existing cluster group
-                free = room.setdefault(aid, t.group - int((t.members[aid] >= 0).sum()))
-                if free > 0:
-                    room[aid] = free - 1
-                    taken.add(a)
-                    joins.append((i, aid))
-            elif b not in taken:
-                taken.update((a, b))
-                pairs.append(i)
-        pairs = np.asarray(pairs, dtype=np.int64)
+        group = firms.alliance_id[props.partner[order]]  # >= 0: join that cluster group
+        groups = np.unique(group[group >= 0])
+        accepted = serve_in_order(props.seeker[order], props.partner[order], group, groups,
+                                  t.group - t.size(groups))
+        pairs = order[accepted & (group < 0)]
+        joins = zip(order[accepted & (group >= 0)].tolist(), group[accepted & (group >= 0)].tolist())
         rows = t.add_rows(len(pairs))
         if len(pairs):
             self._open_alliances(rows, props, pairs)
@@ -155,7 +193,7 @@ class AllianceProcess:
         t.project_fails[rows] = (self._outcomes.uniform(month, t.initiator_id[rows], "project_fails")
                                  < cfg.types.innovation_failure) \
             & (props.kind[idx] == TYPE["innovation"])
-        self.member_ids.extend([int(x), int(y)] for x, y in zip(firms.firm_id[a], firms.firm_id[b]))
+        self.member_ids.extend(np.stack([firms.firm_id[a], firms.firm_id[b]], axis=1).tolist())
         for firm_rows in (a, b):
             firms.alliance_id[firm_rows] = rows
             firms.ever_allied[firm_rows] = True

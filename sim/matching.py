@@ -88,12 +88,14 @@ def free_firms(firms: FirmTable, month: int, min_age_months: int) -> np.ndarray:
     return rows[month - firms.birth_month[rows] >= min_age_months]
 
 
-def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_months: float) -> np.ndarray:
+def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_months: float,
+                   free: np.ndarray | None = None) -> np.ndarray:
     """Stage 1: rows of unallied firms that start seeking a partner this month.
 
     The lottery is keyed by the firm and the month, so a firm eligible in two arms
-    draws the same number in both."""
-    rows = free_firms(firms, month, sc.min_age_months)
+    draws the same number in both. ``free`` is this month's ``free_firms``, when the
+    caller has them."""
+    rows = free_firms(firms, month, sc.min_age_months) if free is None else free
     floor = seek_cash_floor(sc.min_cash_months, cash_target_months)
     rows = rows[(month - firms.last_alliance_end[rows] >= sc.cooldown_months)
                 & (firms.cash[rows] + firms.formation_subsidy[rows] >= floor * firms.fixed_cost[rows])]
@@ -171,7 +173,7 @@ def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarr
 
 def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource],
                   draws: Stream, joinable: np.ndarray | None = None,
-                  draws_sources: Stream | None = None) -> Proposals:
+                  draws_sources: Stream | None = None, free: np.ndarray | None = None) -> Proposals:
     """Stage 2: candidates, scoring and mutual consent; returns agreed proposals.
 
     ``joinable`` marks allied firms whose (cluster) alliance has a free seat: a
@@ -187,7 +189,7 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
         return Proposals(empty, empty, empty, np.zeros(0), np.zeros(0))
     enabled = np.array([t in cfg.structure.types_enabled for t in ALLIANCE_TYPES])
     kind = np.argmax(type_need(firms, seekers, enabled), axis=1)
-    pool = free_firms(firms, month, sc.min_age_months)
+    pool = free_firms(firms, month, sc.min_age_months) if free is None else free
     if joinable is not None:  # and allied firms whose group has a free seat
         n = firms.n
         pool = np.union1d(pool, np.flatnonzero(firms.alive[:n] & joinable[:n]))

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import AllianceModel, alliance_types, metrics, trust
+from sim.lifecycle import serve_in_order
 from sim.alliance_table import CAUSE, seat_all, seat_any, seat_max, seat_min, seat_sum
 from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
 from tests.conftest import small_config
@@ -320,3 +321,39 @@ def test_seat_reductions_give_numpy_reductions_to_the_bit(rows, seats):
     assert np.array_equal(seat_min(x), x.min(axis=-1)) and np.array_equal(seat_max(x), x.max(axis=-1))
     cube = rng.random((rows, seats, 4)) * 10.0 ** rng.integers(-6, 6, (rows, seats, 4))
     assert np.array_equal(seat_sum(cube) / 4, cube.mean(axis=2)), "expected resource means to the bit"
+
+
+# ------------------------------------------------------------ conflict order
+def _served_one_by_one(seeker, partner, group, room):
+    """The serving loop that ``serve_in_order`` computes in rounds, written out (the reference)."""
+    taken, room, stands = set(), dict(room), []
+    for a, b, g in zip(seeker.tolist(), partner.tolist(), group.tolist()):
+        ok = False
+        if a not in taken:
+            if g >= 0:
+                if room[g] > 0:
+                    room[g] -= 1
+                    taken.add(a)
+                    ok = True
+            elif b not in taken:
+                taken.update((a, b))
+                ok = True
+        stands.append(ok)
+    return np.array(stands, dtype=bool)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_proposals_served_in_rounds_stand_as_when_served_one_by_one(seed):
+    """Crowded proposals (few firms, chains of shared partners, groups with few seats) give the same
+    outcome as the one-by-one loop."""
+    rng = np.random.default_rng(seed)
+    count, firms = int(rng.integers(1, 60)), int(rng.integers(2, 40))
+    seeker = rng.choice(firms, size=min(count, firms), replace=False)  # a firm seeks at most once a month
+    partner = (seeker + rng.integers(1, firms, size=len(seeker))) % firms
+    group = np.where(rng.random(len(seeker)) < 0.3, rng.integers(0, 4, len(seeker)), -1)
+    partner = np.where(group >= 0, firms + group, partner)  # a group's member is allied, so it never seeks
+    groups = np.unique(group[group >= 0])
+    seats = rng.integers(0, 3, len(groups))
+    expected = _served_one_by_one(seeker, partner, group, dict(zip(groups.tolist(), seats.tolist())))
+    got = serve_in_order(seeker, partner, group, groups, seats)
+    assert np.array_equal(got, expected), f"seed {seed}: rounds {got.astype(int)} vs loop {expected.astype(int)}"
