@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections import deque
 
 import mesa
 import numpy as np
@@ -103,10 +104,12 @@ class Firm(mesa.Agent):
             for firm in firms:
                 firm.remove()
             return
-        everyone, of_type = model._all_agents._agents, model._agents_by_type[cls]._agents
-        for firm in firms:
-            everyone.pop(firm, None)
-            of_type.pop(firm, None)
+        for registered in (model._all_agents._agents, model._agents_by_type[cls]._agents):
+            try:
+                deque(map(registered.pop, firms), maxlen=0)  # pops without a Python loop
+            except KeyError:  # a firm removed by hand before it closed: as Agent.remove, ignore it
+                for firm in firms:
+                    registered.pop(firm, None)
 
     @property
     def age_months(self) -> int:

@@ -242,6 +242,18 @@ def test_observers_of_agent_signals_hear_every_birth_and_exit():
         "expected m.agents to be the living firms with observers attached")
 
 
+def test_a_firm_removed_by_hand_can_still_close():
+    """A living firm whose agent was removed by hand closes like the others, and the rest stay registered."""
+    m = AllianceModel.from_config(small_config(seed=10))
+    hand, other = m.firm_objects[4], m.firm_objects[5]
+    hand.remove()
+    m.firms.cash[[4, 5]] = -1e9  # both insolvent at the end of the next month
+    m.run_for(1)
+    assert not m.firms.alive[4] and not m.firms.alive[5], "expected both firms to close"
+    assert hand not in m.agents and other not in m.agents, "expected neither closed firm in m.agents"
+    assert {a.unique_id for a in m.agents} == set(m.firms.view("firm_id")[m.firms.view("alive")].tolist())
+
+
 def test_firm_lookup_by_id_raises_for_an_unknown_id():
     """``m.firm(id)`` finds any firm by id and raises KeyError for an id no firm has."""
     m = AllianceModel.from_config(small_config(seed=6))
