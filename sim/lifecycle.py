@@ -263,7 +263,8 @@ class AllianceProcess:
         partner_strength = alliance_types.mean_over_partners(seat_sum(firms.resources[mc]) / firms.resources.shape[1],
                                                               valid)
         # Strategic misfit (distance between goals) breeds opportunism and friction (001).
-        misfit = np.abs(firms.goal[mc] - alliance_types.mean_over_partners(firms.goal[mc], valid))
+        goal = firms.goal[mc]
+        misfit = np.abs(goal - alliance_types.mean_over_partners(goal, valid))
         p_opp = (bc.opportunism_scale * (1.0 - firms.cooperativeness[mc])
                  * (1.0 + bc.temptation * partner_strength) * (1.0 + bc.misfit_opportunism * misfit)
                  * (1.0 - bc.deterrence * trust.control_strength(cb, co, cs))[:, None]
