@@ -7,6 +7,8 @@ A benchmark, not a test: it prints figures and checks nothing. Run it from the r
     python benchmarks/bench_step.py --json results/bench.json
     python benchmarks/bench_step.py --national            # 5,000,000 firms, every mechanism on
     python benchmarks/bench_step.py --national 1000000    # the same at 1,000,000
+    python benchmarks/bench_step.py --all-on              # 1,000,000 firms, every mechanism on
+    python benchmarks/bench_step.py --all-on --stock      # the same from a mixed-age stock (firms=stock)
 
 What is timed (``time.perf_counter``, garbage collection left on as in a real run):
 
@@ -132,21 +134,29 @@ EVERYTHING = ("scenario=crisis", "market.competition.enabled=true",
               "policy=[formation_grant,matchmaking,training,credit,cluster_programme]")
 
 
-def time_national(n_firms: int) -> None:
-    """One run of ``n_firms`` with every mechanism on: build, run and peak memory (this process)."""
+def time_national(n_firms: int, label: str = "national", stock: bool = False) -> None:
+    """One run of ``n_firms`` with every mechanism on: build, run and peak memory (this process).
+
+    ``stock`` seats a mixed-age stock (``firms=stock``) instead of a birth cohort. Besides
+    wall-clock times it prints the process's CPU time, which other work on the machine
+    inflates less.
+    """
     import resource
+    mechanisms = EVERYTHING + (("firms=stock",) if stock else ())
     cfg = load_config(f"firms.n_firms={n_firms}", f"months={MONTHS}", "output.panel_every_months=12", "seed=0",
-                      *EVERYTHING)
-    t0 = time.perf_counter()
+                      *mechanisms)
+    t0, c0 = time.perf_counter(), time.process_time()
     model = AllianceModel.from_config(cfg)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     model.run_for(MONTHS)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     living = model.series()["firms_alive"].mean() * MONTHS
-    print(f"national run: N={n_firms:,} firms x {MONTHS} months, every mechanism on ({' '.join(EVERYTHING)})")
+    print(f"{label} run: N={n_firms:,} firms x {MONTHS} months, every mechanism on ({' '.join(mechanisms)})")
     print(f"build {t1 - t0:.1f} s  run {t2 - t1:.1f} s  total {t2 - t0:.1f} s  "
           f"{(t2 - t1) / living * 1e9:.0f} ns/living firm-month  peak memory {peak_gb:.2f} GB")
+    print(f"cpu: build {c1 - c0:.1f} s  run {c2 - c1:.1f} s  {(c2 - c1) / living * 1e9:.0f} ns/living firm-month"
+          f"  (mean living {living / MONTHS:,.0f})")
 
 
 def time_boltzmann(n_agents: int, steps: int, repeats: int) -> Measurement:
@@ -172,10 +182,16 @@ def main() -> None:
     parser.add_argument("--national", nargs="?", type=int, const=5_000_000, metavar="N",
                         help="instead, one run of N firms (default 5,000,000) with every mechanism on: "
                              "time and peak memory")
+    parser.add_argument("--all-on", nargs="?", type=int, const=1_000_000, metavar="N",
+                        help="the same as --national with N firms, default 1,000,000")
+    parser.add_argument("--stock", action="store_true",
+                        help="with --national or --all-on: seat a mixed-age stock (firms=stock)")
     args = parser.parse_args()
     logging.getLogger(LOGGER_NAME).setLevel(logging.CRITICAL)
-    if args.national:
-        time_national(args.national)
+    if args.stock and not (args.national or args.all_on):
+        parser.error("--stock goes with --national or --all-on")
+    if args.national or args.all_on:
+        time_national(args.national or args.all_on, "national" if args.national else "all-on", args.stock)
         return
 
     repeats = 1 if args.quick else REPEATS

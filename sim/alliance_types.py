@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.alliance_table import TYPE, AllianceTable
+from sim.alliance_table import TYPE, AllianceTable, seat_sum
 from sim.matching import KNOW_HOW, MARKET_ACCESS, TECHNOLOGY
 
 
 def mean_over_partners(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Per seat, the mean of ``values`` over the other valid members."""
     v = np.where(valid, values, 0.0)
-    others = valid.sum(axis=1, keepdims=True) - valid
-    return np.where(others > 0, (v.sum(axis=1, keepdims=True) - v) / np.maximum(others, 1), 0.0)
+    others = seat_sum(valid)[:, None] - valid
+    return np.where(others > 0, (seat_sum(v)[:, None] - v) / np.maximum(others, 1), 0.0)
 
 
 def cluster_saving(firms, members: np.ndarray, valid: np.ndarray, tc) -> np.ndarray:
     """Input-cost saving share of each cluster alliance from its pooled purchase volume."""
     mc = np.maximum(members, 0)
-    volume = np.where(valid, firms.input_cost_share[mc] * firms.base_revenue[mc], 0.0).sum(axis=1)
+    volume = seat_sum(np.where(valid, firms.input_cost_share[mc] * firms.base_revenue[mc], 0.0))
     return tc.cluster_max_savings * volume / (volume + tc.cluster_half_volume)
 
 

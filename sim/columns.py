@@ -3,6 +3,10 @@
 Rows are appended, never reused or removed, so a row index stays valid for the
 whole run. Growth doubles the capacity and copies the used rows; code that
 holds a column view across a growth must re-fetch it (hold indices, not views).
+Columns are allocated uninitialised and each row gets its column's default when
+it is reserved: capacity that is never used is never written, so the operating
+system never backs it with memory (a national run reserves room for a decade of
+entrants up front).
 """
 
 from __future__ import annotations
@@ -22,18 +26,20 @@ class ColumnTable:
         self._columns = columns
         self.n = 0
         self.capacity = max(int(capacity), 16)
-        for name, (dtype, shape, fill) in columns.items():
-            setattr(self, name, np.full((self.capacity, *shape), fill, dtype=dtype))
+        for name, (dtype, shape, _) in columns.items():
+            setattr(self, name, np.empty((self.capacity, *shape), dtype=dtype))
 
     def add_rows(self, k: int) -> np.ndarray:
         """Reserve ``k`` new rows, filled with each column's default, and return their indices."""
         if self.n + k > self.capacity:
             new_cap = max(self.capacity * 2, self.n + k)
-            for name, (dtype, shape, fill) in self._columns.items():
-                grown = np.full((new_cap, *shape), fill, dtype=dtype)
+            for name, (dtype, shape, _) in self._columns.items():
+                grown = np.empty((new_cap, *shape), dtype=dtype)
                 grown[: self.n] = getattr(self, name)[: self.n]
                 setattr(self, name, grown)
             self.capacity = new_cap
+        for name, (_, _, fill) in self._columns.items():
+            getattr(self, name)[self.n: self.n + k] = fill
         rows = np.arange(self.n, self.n + k)
         self.n += k
         return rows

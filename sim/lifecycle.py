@@ -22,11 +22,61 @@ import numpy as np
 import pandas as pd
 
 from sim import alliance_types, matching, trust
-from sim.alliance_table import ALLIANCE_FIELDS, CAUSE, END_CAUSES, TYPE, AllianceTable
+from sim.alliance_table import (ALLIANCE_FIELDS, CAUSE, END_CAUSES, TYPE, AllianceTable, seat_all, seat_any,
+                                seat_min, seat_sum)
 from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
 
 LEDGER_ITEMS = ("search_cost", "formation_cost", "control_cost", "coordination_cost")
+
+
+def serve_in_order(seeker: np.ndarray, partner: np.ndarray, group: np.ndarray, groups: np.ndarray,
+                   seats: np.ndarray) -> np.ndarray:
+    """Which agreed proposals stand when they are served one by one in the given order.
+
+    Served in order, a proposal fails if its seeker is already taken; one to a member of a
+    group (``group`` >= 0; ``seats`` free seats per alliance in ``groups``, sorted) takes
+    the seeker into it while a seat is left; one to a free firm takes both firms unless
+    the partner is taken. That loop is computed in rounds of whole-array operations: a
+    proposal is decided once no earlier undecided proposal shares a firm (or a group)
+    with it, since only those can change its outcome, and proposals whose firm is taken
+    (or whose group is full) are dropped; each round decides at least the earliest one.
+
+    Returns:
+        A mask over the proposals (in serving order) of those that stand.
+    """
+    count = len(seeker)
+    firm_ids, node = np.unique(np.concatenate([seeker, partner]), return_inverse=True)
+    seeker_node, partner_node = node[:count], node[count:]
+    joins = group >= 0
+    group_index = np.where(joins, np.searchsorted(groups, group), 0)
+    room = np.append(np.asarray(seats, dtype=np.int64), 0)  # a last, empty slot for pairs
+    group_index[~joins] = len(groups)
+    taken = np.zeros(len(firm_ids), dtype=bool)
+    accepted = np.zeros(count, dtype=bool)
+    open_ = np.arange(count)
+    while len(open_):
+        pair = open_[~joins[open_]]
+        first_on_firm = np.full(len(firm_ids), count)
+        np.minimum.at(first_on_firm, seeker_node[open_], open_)
+        np.minimum.at(first_on_firm, partner_node[pair], pair)
+        first_in_group = np.full(len(room), count)
+        np.minimum.at(first_in_group, group_index[open_], open_)
+        ready = (first_on_firm[seeker_node[open_]] == open_) & np.where(
+            joins[open_], first_in_group[group_index[open_]] == open_, first_on_firm[partner_node[open_]] == open_)
+        now = open_[ready]
+        stands = ~taken[seeker_node[now]] & np.where(joins[now], room[group_index[now]] > 0,
+                                                     ~taken[partner_node[now]])
+        won = now[stands]
+        accepted[won] = True
+        taken[seeker_node[won]] = True
+        taken[partner_node[won[~joins[won]]]] = True
+        room[group_index[won[joins[won]]]] -= 1
+        open_ = open_[~ready]
+        lost = taken[seeker_node[open_]] | np.where(joins[open_], room[group_index[open_]] <= 0,
+                                                    taken[partner_node[open_]])
+        open_ = open_[~lost]
+    return accepted
 
 
 class AllianceProcess:
@@ -51,6 +101,7 @@ class AllianceProcess:
         self.ended_this_month: dict[str, int] = dict.fromkeys(END_CAUSES, 0)
         self.seekers_this_month = 0
         self.member_ids: list[list[int]] = []  # every firm that sat in each alliance, by firm id
+        self._multiplied = np.zeros(0, dtype=np.int64)  # firms whose demand boost or input cost factor was set
         self._search = model.streams["alliance_search"]
         self._brokered = model.streams["alliance_brokered"]
         self._behaviour = model.streams["alliance_behaviour"]
@@ -71,14 +122,15 @@ class AllianceProcess:
         self.formed_this_month = 0
         self.ended_this_month = dict.fromkeys(END_CAUSES, 0)
         cfg, firms, month = self.cfg, self.firms, self.model.month
+        free = matching.free_firms(firms, month, cfg.search.min_age_months)  # seekers' and partners' pool
         seekers = matching.choose_seekers(firms, month, cfg.search, self._search,
-                                          self.model.cfg.firms.cash_target_months)
+                                          self.model.cfg.firms.cash_target_months, free)
         self.seekers_this_month = len(seekers)
         if len(seekers) == 0:
             return np.zeros(0, dtype=np.int64)
         self._charge(seekers, np.full(len(seekers), cfg.search.search_cost), "search_cost")
         props = matching.find_partners(self.model, seekers, cfg, self.candidate_sources, self._search,
-                                       joinable=self._joinable(), draws_sources=self._brokered)
+                                       joinable=self._joinable(), draws_sources=self._brokered, free=free)
         new_rows = self._structure(props)
         for hook in self.formation_hooks:
             hook(self.model, new_rows)
@@ -103,25 +155,13 @@ class AllianceProcess:
         The order is a priority keyed by each seeker and the month, so two seekers that
         compete for a partner in two arms are served in the same order in both."""
         firms, t = self.firms, self.table
-        taken: set[int] = set()
-        pairs, joins = [], []
-        room: dict[int, int] = {}
         order = np.argsort(self._search.priority(self.model.month, firms.firm_id[props.seeker]), kind="stable")
-        for i in order:
-            a, b = int(props.seeker[i]), int(props.partner[i])
-            if a in taken:
-                continue
-            aid = int(firms.alliance_id[b])
-            if aid >= 0:  # join an existing cluster group
-                free = room.setdefault(aid, t.group - int((t.members[aid] >= 0).sum()))
-                if free > 0:
-                    room[aid] = free - 1
-                    taken.add(a)
-                    joins.append((i, aid))
-            elif b not in taken:
-                taken.update((a, b))
-                pairs.append(i)
-        pairs = np.asarray(pairs, dtype=np.int64)
+        group = firms.alliance_id[props.partner[order]]  # >= 0: join that cluster group
+        groups = np.unique(group[group >= 0])
+        accepted = serve_in_order(props.seeker[order], props.partner[order], group, groups,
+                                  t.group - t.size(groups))
+        pairs = order[accepted & (group < 0)]
+        joins = zip(order[accepted & (group >= 0)].tolist(), group[accepted & (group >= 0)].tolist())
         rows = t.add_rows(len(pairs))
         if len(pairs):
             self._open_alliances(rows, props, pairs)
@@ -153,7 +193,7 @@ class AllianceProcess:
         t.project_fails[rows] = (self._outcomes.uniform(month, t.initiator_id[rows], "project_fails")
                                  < cfg.types.innovation_failure) \
             & (props.kind[idx] == TYPE["innovation"])
-        self.member_ids.extend([int(x), int(y)] for x, y in zip(firms.firm_id[a], firms.firm_id[b]))
+        self.member_ids.extend(np.stack([firms.firm_id[a], firms.firm_id[b]], axis=1).tolist())
         for firm_rows in (a, b):
             firms.alliance_id[firm_rows] = rows
             firms.ever_allied[firm_rows] = True
@@ -197,29 +237,34 @@ class AllianceProcess:
             weight = np.where(valid, firms.base_revenue[np.maximum(m, 0)], 0.0)
         else:
             weight = valid.astype(float)
-        t.share[rows] = weight / weight.sum(axis=1, keepdims=True)
+        t.share[rows] = weight / seat_sum(weight)[:, None]
 
     # ------------------------------------------------- stage 4: implementation
     def implement(self) -> None:
         """Stage 4 for every running alliance: behaviour, detection, benefits for this
         month's trading, control and coordination costs, goodwill update."""
         firms, t, cfg = self.firms, self.table, self.cfg
-        n = firms.n
-        firms.demand_boost[:n] = 1.0
-        firms.input_cost_factor[:n] = 1.0
+        # Only members of running alliances carry multipliers other than 1 (they are set
+        # below, and reset when a firm leaves), so last month's members are reset.
+        firms.demand_boost[self._multiplied] = 1.0
+        firms.input_cost_factor[self._multiplied] = 1.0
         act = t.active_rows()
         if len(act) == 0:
+            self._multiplied = act
             return
         m = t.members[act]
         valid = m >= 0
         mc = np.maximum(m, 0)
+        self._multiplied = m[valid]
         cb, co, cs = t.control_behaviour[act], t.control_output[act], t.control_social[act]
         bc = cfg.behaviour
 
         # Cooperate or act opportunistically (free-riding, appropriating knowledge).
-        partner_strength = alliance_types.mean_over_partners(firms.resources[mc].mean(axis=2), valid)
+        partner_strength = alliance_types.mean_over_partners(seat_sum(firms.resources[mc]) / firms.resources.shape[1],
+                                                              valid)
         # Strategic misfit (distance between goals) breeds opportunism and friction (001).
-        misfit = np.abs(firms.goal[mc] - alliance_types.mean_over_partners(firms.goal[mc], valid))
+        goal = firms.goal[mc]
+        misfit = np.abs(goal - alliance_types.mean_over_partners(goal, valid))
         p_opp = (bc.opportunism_scale * (1.0 - firms.cooperativeness[mc])
                  * (1.0 + bc.temptation * partner_strength) * (1.0 + bc.misfit_opportunism * misfit)
                  * (1.0 - bc.deterrence * trust.control_strength(cb, co, cs))[:, None]
@@ -229,20 +274,20 @@ class AllianceProcess:
         opp = (self._behaviour.uniform(month, ids, "opportunism") < np.clip(p_opp, 0.0, 1.0)) & valid
         detected = opp & (self._behaviour.uniform(month, ids, "detection")
                           < trust.detection_probability(cb, co, cs, bc)[:, None])
-        n_det = detected.sum(axis=1)
+        n_det = seat_sum(detected)
         t.opportunism_detected[act] += n_det
-        t.opportunism_undetected[act] += (opp & ~detected).sum(axis=1)
+        t.opportunism_undetected[act] += seat_sum(opp & ~detected)
         t.detected_since_eval[act] += n_det
         np.add.at(firms.opportunism_detected, m[detected], 1)
 
         # Benefits by type; a partner's opportunism takes ``harm`` of a member's benefit.
-        opp_partners = opp.sum(axis=1)[:, None] - opp
+        opp_partners = seat_sum(opp)[:, None] - opp
         harm = (1.0 - bc.harm) ** opp_partners * (1.0 - cfg.types.misfit_benefit_loss * misfit)
         delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._outcomes)
         self._delivered = (act, np.where(valid, delivered, 1.0))
 
         # Monthly control and coordination costs.
-        size = valid.sum(axis=1)
+        size = seat_sum(valid)
         control = trust.control_cost(cb, co, cs, cfg.structure)[:, None] * t.share[act]
         coord = np.broadcast_to((cfg.structure.coordination_cost
                                  * np.maximum(size - 1, 1) ** cfg.structure.coordination_exponent)[:, None],
@@ -252,10 +297,10 @@ class AllianceProcess:
         cost = np.where(valid, control + coord, 0.0)
         t.cost_month[act] = cost
         t.member_cost[act] += cost
-        t.cost_total[act] += cost.sum(axis=1)
+        t.cost_total[act] += seat_sum(cost)
 
         # Goodwill: each member sees the detected acts of its partners.
-        saw = (detected.sum(axis=1)[:, None] - detected) > 0
+        saw = (n_det[:, None] - detected) > 0
         formal = trust.formal_control(t.formality[act], cb, co)[:, None]
         t.goodwill[act] = np.where(valid, trust.update_goodwill(t.goodwill[act], saw, formal, cfg.trust), 0.0)
 
@@ -273,28 +318,28 @@ class AllianceProcess:
         mc = np.maximum(m, 0)
         benefit = np.where(valid, alliance_types.realized_benefit(firms, t, act), 0.0)
         t.member_benefit[act] += benefit
-        t.benefit_total[act] += benefit.sum(axis=1)
+        t.benefit_total[act] += seat_sum(benefit)
         d_act, delivered = self._delivered
         if np.array_equal(d_act, act):  # the alliances that ran this month (none end during trade)
             t.competence[act] = np.where(valid, trust.update_competence(t.competence[act], delivered, cfg.trust),
                                          0.0)
 
         ec = cfg.evaluation
-        shocked = (np.where(valid, demand_fall[firms.sector[mc]], 0.0) >= ec.shock_threshold).any(axis=1)
+        shocked = seat_any(np.where(valid, demand_fall[firms.sector[mc]], 0.0) >= ec.shock_threshold)
         due = (month - t.last_eval_month[act] >= ec.every_months) | (t.detected_since_eval[act] > 0) | shocked
         rows = act[due]
         if len(rows) == 0:
             return
         m, valid = t.members[rows], t.members[rows] >= 0
         mc = np.maximum(m, 0)
-        gw = np.where(valid, t.goodwill[rows], np.inf).min(axis=1)
-        ct = np.where(valid, t.competence[rows], np.inf).min(axis=1)
+        gw = seat_min(np.where(valid, t.goodwill[rows], np.inf))
+        ct = seat_min(np.where(valid, t.competence[rows], np.inf))
         # An innovation alliance is not judged on benefits before one full window of learning.
         in_delay = (t.kind[rows] == TYPE["innovation"]) & \
             (month - t.start_month[rows] < cfg.types.innovation_delay_months + ec.every_months)
         # Members judge the relationship on everything it has delivered against its running costs.
         ratio = np.where(valid, t.member_benefit[rows] / np.maximum(t.member_cost[rows], 1e-9), np.inf)
-        content = ((ratio >= ec.benefit_cost_ratio_min) | ~valid).all(axis=1) | in_delay
+        content = seat_all((ratio >= ec.benefit_cost_ratio_min) | ~valid) | in_delay
 
         # A member leaves when it no longer trusts its partners' goodwill or their competence;
         # a collapse of goodwill right after caught opportunism is recorded as that.
@@ -304,7 +349,7 @@ class AllianceProcess:
         unhappy = ~lost_trust & ~content
         give_up = unhappy & (t.strikes[rows] >= 1)
         try_again = unhappy & ~give_up
-        cap = np.where(valid, firms.capability[mc], 0.0).sum(1) / valid.sum(1)
+        cap = seat_sum(np.where(valid, firms.capability[mc], 0.0)) / seat_sum(valid)
         # Capability and goodwill partly substitute in getting new terms agreed (004).
         p_ok = ec.renegotiation_success * (1.0 - (1.0 - cap) * (1.0 - np.clip(gw, 0.0, 1.0)))
         u = self._outcomes.uniform(month, t.initiator_id[rows], "renegotiation")
@@ -343,29 +388,35 @@ class AllianceProcess:
         t.active[rows] = False
         t.end_month[rows] = month
         t.end_cause[rows] = causes
-        for code in causes:
-            self.ended_this_month[END_CAUSES[code]] += 1
+        for code, count in enumerate(np.bincount(causes, minlength=len(END_CAUSES)).tolist()):
+            self.ended_this_month[END_CAUSES[code]] += count
         m = t.members[rows]
         valid = m >= 0
-        for r in range(len(rows)):
-            members = m[r][valid[r]]
-            self._release(members, members)
+        self._release(m, valid)
         if learn:  # experience: every ended alliance teaches its members a little
             members = m[valid]
             firms.capability[members] += self.cfg.evaluation.capability_learning * (1.0 - firms.capability[members])
 
-    def _release(self, leaving: np.ndarray, group: np.ndarray) -> None:
-        """Free ``leaving`` firms and remember the rest of ``group`` as their past partners."""
+    def _release(self, members: np.ndarray, valid: np.ndarray) -> None:
+        """Free the members of ended alliances (rows of ``members``, seats where ``valid``).
+
+        Each member remembers its partners as its most recent past partners: the
+        partners in reverse seat order, then the partners it remembered before,
+        keeping the ``PAST_PARTNERS`` most recent (a firm sits in one alliance at a time).
+        """
         firms, month = self.firms, self.model.month
-        for f in leaving:
-            firms.alliance_id[f] = -1
-            firms.last_alliance_end[f] = month
-            firms.demand_boost[f] = 1.0
-            firms.input_cost_factor[f] = 1.0
-            for p in group:
-                if p != f:
-                    firms.past_partners[f] = np.roll(firms.past_partners[f], 1)
-                    firms.past_partners[f, 0] = p
+        group, seat = np.nonzero(valid)
+        leaving = members[group, seat]
+        firms.alliance_id[leaving] = -1
+        firms.last_alliance_end[leaving] = month
+        firms.demand_boost[leaving] = 1.0
+        firms.input_cost_factor[leaving] = 1.0
+        partners = members[group, ::-1]
+        known = valid[group, ::-1] & (partners != leaving[:, None])
+        remembered = np.concatenate([partners, firms.past_partners[leaving]], axis=1)
+        keep = np.concatenate([known, np.ones(firms.past_partners[leaving].shape, dtype=bool)], axis=1)
+        first = np.argsort(~keep, axis=1, kind="stable")[:, : firms.past_partners.shape[1]]
+        firms.past_partners[leaving] = np.take_along_axis(remembered, first, axis=1)
 
     def handle_exits(self, dead_rows: np.ndarray) -> None:
         """Members that closed leave; an alliance left with fewer than two ends (partner exit)."""
@@ -380,10 +431,8 @@ class AllianceProcess:
         dead[dead_rows] = True
         m = t.members[aids]
         gone = (m >= 0) & dead[np.maximum(m, 0)]
-        left = ((m >= 0) & ~gone).sum(axis=1)
-        for aid, mrow, g in zip(aids, m, gone):
-            for f in mrow[g]:
-                firms.alliance_id[f] = -1
+        left = seat_sum((m >= 0) & ~gone)
+        firms.alliance_id[m[gone]] = -1
         t.members[aids] = np.where(gone, -1, m)
         ends = aids[left < 2]
         self.dissolve(ends, np.full(len(ends), CAUSE["partner_exit"]))

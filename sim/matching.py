@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from sim.alliance_table import seat_max
 from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
 from sim.rng import Stream
@@ -79,19 +80,26 @@ def seek_cash_floor(min_cash_months: float, cash_target_months: float) -> float:
     return min(min_cash_months, cash_target_months) * (1.0 - 1e-9)
 
 
-def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_months: float) -> np.ndarray:
+def free_firms(firms: FirmTable, month: int, min_age_months: int) -> np.ndarray:
+    """Rows, in order, of living firms in no alliance and at least ``min_age_months`` old."""
+    n = firms.n
+    rows = np.flatnonzero(firms.alive[:n])
+    rows = rows[firms.alliance_id[rows] < 0]
+    return rows[month - firms.birth_month[rows] >= min_age_months]
+
+
+def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_months: float,
+                   free: np.ndarray | None = None) -> np.ndarray:
     """Stage 1: rows of unallied firms that start seeking a partner this month.
 
     The lottery is keyed by the firm and the month, so a firm eligible in two arms
-    draws the same number in both."""
-    n = firms.n
-    age = month - firms.birth_month[:n]
-    eligible = (firms.alive[:n] & (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
-                & (month - firms.last_alliance_end[:n] >= sc.cooldown_months)
-                & (firms.cash[:n] + firms.formation_subsidy[:n]
-                   >= seek_cash_floor(sc.min_cash_months, cash_target_months) * firms.fixed_cost[:n]))
-    rows = np.flatnonzero(eligible)
-    gap = (1.0 - firms.resources[rows]).max(axis=1)
+    draws the same number in both. ``free`` is this month's ``free_firms``, when the
+    caller has them."""
+    rows = free_firms(firms, month, sc.min_age_months) if free is None else free
+    floor = seek_cash_floor(sc.min_cash_months, cash_target_months)
+    rows = rows[(month - firms.last_alliance_end[rows] >= sc.cooldown_months)
+                & (firms.cash[rows] + firms.formation_subsidy[rows] >= floor * firms.fixed_cost[rows])]
+    gap = seat_max(1.0 - firms.resources[rows])
     press = pressure(firms, rows)
     planned = firms.planned[rows]
     w_gap = np.where(planned, sc.planned_gap_focus, sc.weight_gap)
@@ -118,10 +126,12 @@ def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_market: np.ndar
     any_pick = pool[np.minimum((u * len(pool)).astype(np.int64), len(pool) - 1)] if len(pool) else \
         np.full((s, k), -1)
     pool_market = local_market(firms, pool)
-    order = np.argsort(pool_market, kind="stable")
-    sorted_pool, sorted_market = pool[order], pool_market[order]
     mkt = local_market(firms, seekers)
     n_markets = int(max(mkt.max(initial=0), pool_market.max(initial=0))) + 1
+    # numpy's stable sort of 16-bit keys is a radix sort, many times quicker on a national pool.
+    keys = pool_market.astype(np.int16) if n_markets <= np.iinfo(np.int16).max else pool_market
+    order = np.argsort(keys, kind="stable")
+    sorted_pool, sorted_market = pool[order], pool_market[order]
     start = np.searchsorted(sorted_market, np.arange(n_markets), side="left")
     stop = np.searchsorted(sorted_market, np.arange(n_markets), side="right")
     count = (stop - start)[mkt]
@@ -170,7 +180,7 @@ def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarr
 
 def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource],
                   draws: Stream, joinable: np.ndarray | None = None,
-                  draws_sources: Stream | None = None) -> Proposals:
+                  draws_sources: Stream | None = None, free: np.ndarray | None = None) -> Proposals:
     """Stage 2: candidates, scoring and mutual consent; returns agreed proposals.
 
     ``joinable`` marks allied firms whose (cluster) alliance has a free seat: a
@@ -186,11 +196,10 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
         return Proposals(empty, empty, empty, np.zeros(0), np.zeros(0))
     enabled = np.array([t in cfg.structure.types_enabled for t in ALLIANCE_TYPES])
     kind = np.argmax(type_need(firms, seekers, enabled), axis=1)
-    n = firms.n
-    age = month - firms.birth_month[:n]
-    open_seat = np.zeros(n, dtype=bool) if joinable is None else joinable[:n]
-    free = (firms.alliance_id[:n] < 0) & (age >= sc.min_age_months)
-    pool = np.flatnonzero(firms.alive[:n] & (free | open_seat))
+    pool = free_firms(firms, month, sc.min_age_months) if free is None else free
+    if joinable is not None:  # and allied firms whose group has a free seat
+        n = firms.n
+        pool = np.union1d(pool, np.flatnonzero(firms.alive[:n] & joinable[:n]))
 
     k = max(sc.n_candidates_planned, sc.n_candidates_opportunistic)
     k_ref = int(round(sc.share_referrals * k))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.alliance_table import END_CAUSES
 from sim.demography import EXIT_CAUSES
 
 PANEL_COLUMNS = ["month", "firm_id", "sector", "age_months", "revenue", "costs", "cash",
@@ -27,35 +28,40 @@ ALLIANCE_COLUMNS = ["alliance_id", "members", "size", "type", "formality", "cont
 
 
 def month_record(model) -> dict:
-    """Model-level values of the month just simulated."""
+    """Model-level values of the month just simulated.
+
+    Reads the living firms' rows once (gathered in row order), so its cost follows the
+    living population, not every row ever created.
+    """
     t = model.firms
     n = t.n
-    alive = t.alive[:n]
-    n_alive = int(alive.sum())
-    revenue = t.revenue[:n][alive]
-    allied = alive & (t.alliance_id[:n] >= 0)
+    living = np.flatnonzero(t.alive[:n])
+    n_alive = len(living)
+    revenue = t.revenue[living]
+    allied = t.alliance_id[living] >= 0
+    independent = ~allied
+    never_allied = ~t.ever_allied[living]
+    n_allied = int(np.count_nonzero(allied))
     rec = {
         "month": model.month,
         "firms_alive": n_alive,
         "births": model._births_this_month,
         "deaths": model._deaths_this_month,
-        "initial_cohort_alive": int(alive[: model.n_initial].sum()),
+        "initial_cohort_alive": int(np.searchsorted(living, model.n_initial)),
         "mean_revenue": float(revenue.mean()) if n_alive else 0.0,
         "total_revenue": float(revenue.sum()),
-        "mean_cash": float(t.cash[:n][alive].mean()) if n_alive else 0.0,
-        "share_allied": float(allied.sum() / n_alive) if n_alive else 0.0,
-        "mean_revenue_allied": float(t.revenue[:n][allied].mean()) if allied.any() else float("nan"),
-        "mean_revenue_independent": float(t.revenue[:n][alive & ~allied].mean())
-        if (alive & ~allied).any() else float("nan"),
-        "mean_revenue_never_allied": float(t.revenue[:n][alive & ~t.ever_allied[:n]].mean())
-        if (alive & ~t.ever_allied[:n]).any() else float("nan"),
+        "mean_cash": float(t.cash[living].mean()) if n_alive else 0.0,
+        "share_allied": float(n_allied / n_alive) if n_alive else 0.0,
+        "mean_revenue_allied": float(revenue[allied].mean()) if n_allied else float("nan"),
+        "mean_revenue_independent": float(revenue[independent].mean())
+        if n_allied < n_alive else float("nan"),
+        "mean_revenue_never_allied": float(revenue[never_allied].mean()) if never_allied.any() else float("nan"),
         "revenue_per_initial_firm": float(t.revenue[: model.n_initial].sum() / model.n_initial),
     }
     proc = model.alliances
     rec["seekers"] = proc.seekers_this_month if proc else 0
     rec["alliances_formed"] = proc.formed_this_month if proc else 0
-    rec["alliances_active"] = int(proc.table.active[: proc.table.n].sum()) if proc else 0
-    from sim.alliance_table import END_CAUSES
+    rec["alliances_active"] = int(np.count_nonzero(proc.table.active[: proc.table.n])) if proc else 0
     for cause in END_CAUSES:
         rec[f"ended_{cause}"] = proc.ended_this_month[cause] if proc else 0
     for s, name in enumerate(model.sector_names):
@@ -214,7 +220,6 @@ def median_duration(start: np.ndarray, end: np.ndarray, horizon_month: int) -> f
 
 def alliance_summary(model) -> dict:
     """Alliance outcomes of one run (all zero or None when alliances are disabled)."""
-    from sim.alliance_table import END_CAUSES
     proc = model.alliances
     if proc is None:
         return {"alliances_formed": 0, "alliance_end_share_60m": None,

@@ -299,19 +299,25 @@ class AllianceModel(mesa.Model):
         self.firms.transfers[rows] = 0.0
 
     def _create_agents(self, rows: np.ndarray) -> None:
-        self.firm_objects.extend(Firm(self, r) for r in rows)
+        self.firm_objects.extend(Firm.create_rows(self, rows))
 
     def _remove_agents(self, rows: np.ndarray) -> None:
-        for r in rows:
-            self.firm_objects[r].remove()
+        objects = self.firm_objects
+        Firm.remove_all(self, [objects[r] for r in rows.tolist()])
 
     def _record_panel(self) -> None:
         if self.cfg.output.panel_every_months:
             self._panel.append(metrics.panel_snapshot(self))
 
     def firm(self, firm_id: int) -> Firm:
-        """The firm with Mesa ``unique_id`` ``firm_id``, alive or dead."""
-        row = int(np.flatnonzero(self.firms.view("firm_id") == firm_id)[0])
+        """The firm with Mesa ``unique_id`` ``firm_id``, alive or dead.
+
+        Ids are given in row order, so the row is found by bisection.
+        """
+        ids = self.firms.view("firm_id")
+        row = int(np.searchsorted(ids, firm_id))
+        if row >= len(ids) or ids[row] != firm_id:
+            raise KeyError(f"no firm with id {firm_id}")
         return self.firm_objects[row]
 
     @property

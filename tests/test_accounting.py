@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import logging
 
+import numpy as np
+import pandas as pd
+import pytest
+from mesa.experimental.mesa_signals import ModelSignals
+from mesa.mesa_logging import LOGGER_NAME
+
+from agents.firm import Firm
 from sim import AllianceModel
 from sim.population import FirmTable
 from tests.conftest import small_config
@@ -190,6 +196,73 @@ def test_one_firm_object_per_row_viewing_its_row():
     d = m.firm_objects[dead[0]]
     assert d.age_months == d.death_month - d.birth_month, "expected a dead firm's age to stop at its exit"
     assert m.firm(d.unique_id) is d, "expected m.firm(id) to find a dead firm by id"
+
+
+def test_bulk_created_firms_are_registered_as_mesa_would_register_them():
+    """Firms created in bulk get the ids, agent sets and counter of one ``Agent.__init__`` per firm."""
+    bulk = AllianceModel.from_config(small_config("births.rate_monthly=0.03", seed=8))
+    bulk.run_for(24)
+    registration_log = logging.getLogger(f"{LOGGER_NAME}.mesa.model")
+    level = registration_log.level
+    registration_log.setLevel(logging.DEBUG)  # Mesa's debug lines need Agent.__init__ for every firm
+    try:
+        one_by_one = AllianceModel.from_config(small_config("births.rate_monthly=0.03", seed=8))
+        one_by_one.run_for(24)
+    finally:
+        registration_log.setLevel(level)
+    for m in (bulk, one_by_one):
+        living = set(m.firms.view("firm_id")[m.firms.view("alive")].tolist())
+        assert {a.unique_id for a in m.agents} == living, "expected m.agents to be the living firms"
+        assert list(m.agents_by_type) == [Firm] and set(m.agents_by_type[Firm]) == set(m.agents), (
+            "expected every agent registered under Firm in agents_by_type")
+        assert m.agent_id_counter == m.firms.n + 1, "expected Mesa's id counter one past the last firm"
+    assert [a.unique_id for a in bulk.agents] == [a.unique_id for a in one_by_one.agents], (
+        "expected the same agents in the same order from bulk and one-by-one registration")
+    assert [(f.unique_id, f.row, f.pos) for f in bulk.firm_objects] == \
+        [(f.unique_id, f.row, f.pos) for f in one_by_one.firm_objects], "expected the same Firm objects"
+    pd.testing.assert_frame_equal(bulk.series(), one_by_one.series())
+
+
+def test_observers_of_agent_signals_hear_every_birth_and_exit():
+    """A subscriber to the model's ``agents`` signals is told of each firm added and removed."""
+    m = AllianceModel.from_config(small_config("births.rate_monthly=0.03", seed=9))
+    heard = {ModelSignals.AGENT_ADDED: [], ModelSignals.AGENT_REMOVED: []}
+
+    def listen(signal):
+        heard[signal.signal_type].append(signal.additional_kwargs["args"][0].unique_id)
+
+    m.observe("agents", ModelSignals.AGENT_ADDED, listen)
+    m.observe("agents", ModelSignals.AGENT_REMOVED, listen)
+    m.run_for(24)
+    t = m.firms
+    born = t.firm_id[m.n_initial:t.n].tolist()
+    died = t.firm_id[np.flatnonzero(~t.view("alive"))].tolist()
+    assert born and died, "expected births and exits in 24 months"
+    assert heard[ModelSignals.AGENT_ADDED] == born, "expected one agent_added signal per entrant, in order"
+    assert sorted(heard[ModelSignals.AGENT_REMOVED]) == died, "expected one agent_removed signal per exit"
+    assert {a.unique_id for a in m.agents} == set(t.view("firm_id")[t.view("alive")].tolist()), (
+        "expected m.agents to be the living firms with observers attached")
+
+
+def test_a_firm_removed_by_hand_can_still_close():
+    """A living firm whose agent was removed by hand closes like the others, and the rest stay registered."""
+    m = AllianceModel.from_config(small_config(seed=10))
+    hand, other = m.firm_objects[4], m.firm_objects[5]
+    hand.remove()
+    m.firms.cash[[4, 5]] = -1e9  # both insolvent at the end of the next month
+    m.run_for(1)
+    assert not m.firms.alive[4] and not m.firms.alive[5], "expected both firms to close"
+    assert hand not in m.agents and other not in m.agents, "expected neither closed firm in m.agents"
+    assert {a.unique_id for a in m.agents} == set(m.firms.view("firm_id")[m.firms.view("alive")].tolist())
+
+
+def test_firm_lookup_by_id_raises_for_an_unknown_id():
+    """``m.firm(id)`` finds any firm by id and raises KeyError for an id no firm has."""
+    m = AllianceModel.from_config(small_config(seed=6))
+    last = int(m.firms.view("firm_id")[-1])
+    assert m.firm(last) is m.firm_objects[-1], "expected m.firm to find the last firm"
+    with pytest.raises(KeyError):
+        m.firm(last + 1)
 
 
 def test_firm_table_growth_keeps_rows_and_fills_defaults():

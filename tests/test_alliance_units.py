@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import AllianceModel, alliance_types, metrics, trust
+from sim.lifecycle import serve_in_order
+from sim.alliance_table import CAUSE, seat_all, seat_any, seat_max, seat_min, seat_sum
 from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
 from tests.conftest import small_config
 
@@ -257,3 +259,101 @@ def test_broker_candidate_source_forms_alliances_with_higher_initial_goodwill():
     assert 0.2 < gap < 0.35, f"expected brokered alliances to start with about 0.3 more goodwill, gap {gap:.3f}"
     assert np.mean(with_gw) > np.mean(without_gw), (
         f"expected higher mean initial goodwill with the broker: {np.mean(with_gw):.3f} vs {np.mean(without_gw):.3f}")
+
+
+# ---------------------------------------------------------------- dissolution
+def _seat_group(m, members):
+    """A running cluster alliance of ``members`` (firm rows, in seat order) added by hand; its row."""
+    t = m.alliances.table
+    row = t.add_rows(1)
+    t.active[row] = True
+    t.members[row, : len(members)] = members
+    m.firms.alliance_id[members] = row
+    return int(row[0])
+
+
+def test_dissolved_group_members_remember_partners_latest_first():
+    """After a group ends, each member's past partners are its partners in reverse seat order, then the
+    partners it remembered before, three in all; members are free and the cause is counted."""
+    m = AllianceModel.from_config(small_config("alliances.structure.max_group_size=4", n=40))
+    f = m.firms
+    f.past_partners[3] = [20, 21, 22]
+    group = _seat_group(m, [3, 7, 9])
+    pair = _seat_group(m, [11, 12])
+    proc = m.alliances
+    proc.dissolve(np.array([group, pair]), np.full(2, CAUSE["lost_trust"]))
+    assert f.past_partners[3].tolist() == [9, 7, 20], f"firm 3 remembers {f.past_partners[3].tolist()}"
+    assert f.past_partners[7].tolist() == [9, 3, -1], f"firm 7 remembers {f.past_partners[7].tolist()}"
+    assert f.past_partners[9].tolist() == [7, 3, -1], f"firm 9 remembers {f.past_partners[9].tolist()}"
+    assert f.past_partners[11].tolist() == [12, -1, -1] and f.past_partners[12].tolist() == [11, -1, -1]
+    assert np.all(f.alliance_id[[3, 7, 9, 11, 12]] == -1), "expected every member free"
+    assert proc.ended_this_month["lost_trust"] == 2, "expected both ends counted under their cause"
+
+
+def test_exit_of_a_member_leaves_a_group_running_and_ends_a_pair():
+    """A member that closes leaves its group (which runs on with two) and ends its pair (partner exit)."""
+    m = AllianceModel.from_config(small_config("alliances.structure.max_group_size=4", n=40))
+    group = _seat_group(m, [3, 7, 9])
+    pair = _seat_group(m, [11, 12])
+    m.alliances.handle_exits(np.array([7, 12]))
+    t, f = m.alliances.table, m.firms
+    assert t.active[group] and t.members[group].tolist() == [3, -1, 9, -1], (
+        f"expected the group to run on with firms 3 and 9, got {t.members[group].tolist()}")
+    assert not t.active[pair] and t.end_cause[pair] == CAUSE["partner_exit"], "expected the pair ended by partner exit"
+    assert f.alliance_id[7] == -1 and f.alliance_id[12] == -1 and f.alliance_id[11] == -1, (
+        "expected the closed firms and the left partner out of any alliance")
+    assert f.alliance_id[3] == group == f.alliance_id[9], "expected the remaining members still in the group"
+    assert f.past_partners[11].tolist() == [-1, -1, -1], "expected no closed partner remembered from a pair"
+
+
+# ------------------------------------------------------------ seat reductions
+@pytest.mark.parametrize("seats", [1, 2, 3, 5, 7, 8, 20])
+@pytest.mark.parametrize("rows", [1, 3, 1000])
+def test_seat_reductions_give_numpy_reductions_to_the_bit(rows, seats):
+    """seat_sum/any/all/min/max equal numpy's reductions over the last axis exactly (floats of mixed
+    magnitudes, where the order of addition shows in the last bits; booleans count)."""
+    rng = np.random.default_rng(seats * 1000 + rows)
+    x = rng.random((rows, seats)) * 10.0 ** rng.integers(-6, 6, (rows, seats))
+    flags = x > np.median(x)
+    assert np.array_equal(seat_sum(x), x.sum(axis=-1)), "expected seat_sum == sum(axis=-1) bit for bit"
+    assert np.array_equal(seat_sum(flags), flags.sum(axis=-1)) and seat_sum(flags).dtype == np.int64
+    assert np.array_equal(seat_any(flags), flags.any(axis=-1)) and np.array_equal(seat_all(flags), flags.all(axis=-1))
+    assert np.array_equal(seat_min(x), x.min(axis=-1)) and np.array_equal(seat_max(x), x.max(axis=-1))
+    cube = rng.random((rows, seats, 4)) * 10.0 ** rng.integers(-6, 6, (rows, seats, 4))
+    assert np.array_equal(seat_sum(cube) / 4, cube.mean(axis=2)), "expected resource means to the bit"
+
+
+# ------------------------------------------------------------ conflict order
+def _served_one_by_one(seeker, partner, group, room):
+    """The serving loop that ``serve_in_order`` computes in rounds, written out (the reference)."""
+    taken, room, stands = set(), dict(room), []
+    for a, b, g in zip(seeker.tolist(), partner.tolist(), group.tolist()):
+        ok = False
+        if a not in taken:
+            if g >= 0:
+                if room[g] > 0:
+                    room[g] -= 1
+                    taken.add(a)
+                    ok = True
+            elif b not in taken:
+                taken.update((a, b))
+                ok = True
+        stands.append(ok)
+    return np.array(stands, dtype=bool)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_proposals_served_in_rounds_stand_as_when_served_one_by_one(seed):
+    """Crowded proposals (few firms, chains of shared partners, groups with few seats) give the same
+    outcome as the one-by-one loop."""
+    rng = np.random.default_rng(seed)
+    count, firms = int(rng.integers(1, 60)), int(rng.integers(2, 40))
+    seeker = rng.choice(firms, size=min(count, firms), replace=False)  # a firm seeks at most once a month
+    partner = (seeker + rng.integers(1, firms, size=len(seeker))) % firms
+    group = np.where(rng.random(len(seeker)) < 0.3, rng.integers(0, 4, len(seeker)), -1)
+    partner = np.where(group >= 0, firms + group, partner)  # a group's member is allied, so it never seeks
+    groups = np.unique(group[group >= 0])
+    seats = rng.integers(0, 3, len(groups))
+    expected = _served_one_by_one(seeker, partner, group, dict(zip(groups.tolist(), seats.tolist())))
+    got = serve_in_order(seeker, partner, group, groups, seats)
+    assert np.array_equal(got, expected), f"seed {seed}: rounds {got.astype(int)} vs loop {expected.astype(int)}"

@@ -32,3 +32,21 @@ def test_national_option_runs_every_mechanism_and_reports_peak_memory():
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "peak memory" in done.stdout and "every mechanism on" in done.stdout, done.stdout
+
+
+def test_all_on_option_with_a_stock_reports_time_cpu_and_memory():
+    """``--all-on 3000 --stock`` (a stand-in for 1,000,000) seats a stock and prints wall, CPU and memory."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_step.py"), "--all-on", "3000", "--stock"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("all-on run: N=3,000 firms") and "firms=stock" in lines[0], done.stdout
+    assert "peak memory" in lines[1] and lines[2].startswith("cpu: build"), done.stdout
+
+
+def test_stock_option_alone_is_refused_in_one_line():
+    """``--stock`` without a national or all-on run exits 2 naming the option."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_step.py"), "--stock"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--stock goes with --national or --all-on" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -20,6 +20,7 @@ from sim import AllianceModel, ConfigError, load_config
 from sim.alliance_table import TYPE
 from sim.params import INSTRUMENT_KINDS
 from sim.policies import REGISTRY
+from sim.policies.training import first_by_priority
 from sim.rng import RandomStreams
 from tests.conftest import PROJECT_ROOT, SEEDS, run_cli
 
@@ -792,3 +793,13 @@ def test_cli_rejects_bad_policy_with_exit_2_and_one_line(case, cli_runs):
     assert len(lines) == 1, f"expected one stderr line, got {len(lines)}: {proc.stderr!r}"
     assert CLI_BAD[case][1] in lines[0], f"expected the line to name {CLI_BAD[case][1]!r}, got: {lines[0]}"
     assert not (cwd / "run").exists(), "expected no run folder for a rejected configuration"
+
+
+@pytest.mark.parametrize("k", [1, 3, 25, 200])
+def test_training_intake_is_the_first_by_priority_as_a_full_sort_gives(k):
+    """first_by_priority picks the rows a full stable sort puts first, ties (repeated keys) in row order."""
+    rng = np.random.default_rng(k)
+    rows = np.sort(rng.choice(10_000, 100, replace=False))
+    priority = rng.integers(0, 20, 100).astype(np.uint64)  # many ties
+    expected = rows[np.argsort(priority, kind="stable")][:k]
+    assert np.array_equal(first_by_priority(rows, priority, k), expected), f"expected the first {k} of a full sort"

@@ -95,9 +95,15 @@ class Policy:
         return ok
 
     def per_firm(self, column: np.ndarray, fill=0) -> np.ndarray:
-        """``column`` (the instrument's own per-firm state) grown to cover every firm row."""
-        missing = self.model.firms.n - len(column)
-        return np.concatenate([column, np.full(missing, fill, dtype=column.dtype)]) if missing > 0 else column
+        """``column`` (the instrument's own per-firm state) grown to cover every firm row.
+
+        It grows to the firm table's capacity, not to the rows in use, so a month's
+        entrants do not copy it again; rows not yet in use hold ``fill``.
+        """
+        firms = self.model.firms
+        if len(column) >= firms.n:
+            return column
+        return np.concatenate([column, np.full(firms.capacity - len(column), fill, dtype=column.dtype)])
 
     def _random_draw(self, rows: np.ndarray) -> np.ndarray:
         """One fixed uniform per firm for the whole run (the eligibility lottery), keyed by firm id."""

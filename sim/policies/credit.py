@@ -50,8 +50,8 @@ class Credit(Policy):
         m = self.model
         self._grow()
         t = m.firms
-        n = t.n
-        owing = np.flatnonzero(t.alive[:n] & (self.debt[:n] > 0))
+        living = m.living_rows
+        owing = living[self.debt[living] > 0]
         if len(owing):
             # Interest accrues; the instalment is the interest plus the balance spread over
             # the months left of the term, so a firm that can pay is clear when the term ends.
@@ -65,7 +65,7 @@ class Credit(Policy):
             self.receive(owing[repay > 0], repay[repay > 0])
         if not self.active(m.month) or self.remaining() <= 0:
             return
-        short = np.flatnonzero(t.alive[:n] & (t.cash[:n] < 0.0))
+        short = living[t.cash[living] < 0.0]
         short = short[self.eligible(short)]
         if m.cfg.firms.quality_sd > 0:  # an owner who has learned the firm cannot cover its costs does not borrow
             short = short[~learning.unviable(t, short, m.cfg.firms.learning_option_sd)]
@@ -79,6 +79,8 @@ class Credit(Policy):
     def finish(self) -> dict:
         out = super().finish()
         self._grow()
-        out["debt_outstanding"] = float(self.debt[self.model.firms.alive[: len(self.debt)]].sum())
-        out["debt_written_off"] = float(self.debt[~self.model.firms.alive[: len(self.debt)]].sum())
+        n = self.model.firms.n
+        debt, alive = self.debt[:n], self.model.firms.alive[:n]
+        out["debt_outstanding"] = float(debt[alive].sum())
+        out["debt_written_off"] = float(debt[~alive].sum())
         return out

@@ -53,9 +53,7 @@ class Matchmaking(Policy):
         paid = self.pay(seekers[served], np.full(len(served), self.p.service_cost), "in_kind")
         served = served[paid >= self.p.service_cost]
         firms = model.firms
-        n = firms.n
-        old_enough = model.month - firms.birth_month[:n] >= model.cfg.alliances.search.min_age_months
-        pool = np.flatnonzero(firms.alive[:n] & (firms.alliance_id[:n] < 0) & old_enough)
+        pool = matching.free_firms(firms, model.month, model.cfg.alliances.search.min_age_months)
         if len(served) == 0 or len(pool) == 0:
             return cand, bonus
         s_rows = seekers[served]

@@ -25,6 +25,19 @@ class TrainingParams:
     cost_per_trainee: float = param(2500.0, 0, 1e8, "currency", "cost of training one firm")
 
 
+def first_by_priority(rows: np.ndarray, priority: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` rows of lowest priority, in priority order (ties in row order).
+
+    The same as ``rows[np.argsort(priority, kind="stable")][:k]``, without sorting every
+    eligible firm of a national population for a few course places.
+    """
+    if len(rows) > k:
+        kth = np.partition(priority, k - 1)[k - 1]
+        near = np.flatnonzero(priority <= kth)  # every row that can be among the first k, in row order
+        rows, priority = rows[near], priority[near]
+    return rows[np.argsort(priority, kind="stable")][:k]
+
+
 class Training(Policy):
     """Trains eligible firms once each, raising their alliance-management capability."""
 
@@ -46,8 +59,8 @@ class Training(Policy):
         if len(rows) == 0:
             return
         # A lottery keyed by firm and month: the intake does not depend on row order.
-        intake = rows[np.argsort(self.draws.priority(m.month, m.firms.firm_id[rows]), kind="stable")]
-        intake = intake[: self.p.trainees_per_month]
+        intake = first_by_priority(rows, self.draws.priority(m.month, m.firms.firm_id[rows]),
+                                   self.p.trainees_per_month)
         paid = self.pay(intake, np.full(len(intake), self.p.cost_per_trainee), "in_kind")
         done = intake[paid >= self.p.cost_per_trainee]
         cap = m.firms.capability
