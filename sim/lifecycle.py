@@ -283,8 +283,7 @@ class AllianceProcess:
         # Benefits by type; a partner's opportunism takes ``harm`` of a member's benefit.
         opp_partners = seat_sum(opp)[:, None] - opp
         harm = (1.0 - bc.harm) ** opp_partners * (1.0 - cfg.types.misfit_benefit_loss * misfit)
-        delivered = alliance_types.apply_benefits(self.model, t, act, harm, self._outcomes)
-        self._delivered = (act, np.where(valid, delivered, 1.0))
+        alliance_types.apply_benefits(self.model, t, act, harm, self._outcomes)
 
         # Monthly control and coordination costs.
         size = seat_sum(valid)
@@ -299,10 +298,14 @@ class AllianceProcess:
         t.member_cost[act] += cost
         t.cost_total[act] += seat_sum(cost)
 
-        # Goodwill: each member sees the detected acts of its partners.
+        # Goodwill: each member sees the detected acts of its partners, and feels the benefit
+        # their undetected acts took.
         saw = (n_det[:, None] - detected) > 0
+        hidden = opp & ~detected
+        hidden_shortfall = 1.0 - (1.0 - bc.harm) ** (seat_sum(hidden)[:, None] - hidden)
         formal = trust.formal_control(t.formality[act], cb, co)[:, None]
-        t.goodwill[act] = np.where(valid, trust.update_goodwill(t.goodwill[act], saw, formal, cfg.trust), 0.0)
+        t.goodwill[act] = np.where(valid, trust.update_goodwill(t.goodwill[act], saw, formal, hidden_shortfall,
+                                                                cfg.trust), 0.0)
 
     # --------------------------------------------------- stage 5: evaluation
     def evaluate(self, demand_fall: np.ndarray) -> None:
@@ -319,13 +322,25 @@ class AllianceProcess:
         benefit = np.where(valid, alliance_types.realized_benefit(firms, t, act), 0.0)
         t.member_benefit[act] += benefit
         t.benefit_total[act] += seat_sum(benefit)
-        d_act, delivered = self._delivered
-        if np.array_equal(d_act, act):  # the alliances that ran this month (none end during trade)
-            t.competence[act] = np.where(valid, trust.update_competence(t.competence[act], delivered, cfg.trust),
-                                         0.0)
-
         ec = cfg.evaluation
+        # Trailing means over the evaluation window (a running mean until the window is full).
+        age = month - t.start_month[act]
+        w = np.maximum(1.0 / ec.every_months, 1.0 / (age + 1.0))[:, None]
+        t.benefit_recent[act] = np.where(valid, t.benefit_recent[act] + w * (benefit - t.benefit_recent[act]), 0.0)
+        t.cost_recent[act] = np.where(valid, t.cost_recent[act] + w * (t.cost_month[act] - t.cost_recent[act]), 0.0)
+        # Competence trust: realized against expected benefit. An innovation partner delivers what
+        # was expected by delivering nothing before the payoff delay.
+        waiting = (t.kind[act] == TYPE["innovation"]) & (age < cfg.types.innovation_delay_months)
+        expected = t.expected_benefit[act]
+        realized = np.where(waiting[:, None], expected, benefit)
+        t.delivery[act] = np.where(valid, trust.update_delivery(t.delivery[act], realized, expected, w), 1.0)
+        t.competence[act] = np.where(valid, trust.update_competence(t.competence[act], t.delivery[act], cfg.trust),
+                                     0.0)
+
+        # Evaluation: periodically, after detected opportunism, and with some chance after a demand shock.
         shocked = seat_any(np.where(valid, demand_fall[firms.sector[mc]], 0.0) >= ec.shock_threshold)
+        shocked &= self._outcomes.uniform(month, t.initiator_id[act], "shock_evaluation") < \
+            ec.shock_evaluation_probability
         due = (month - t.last_eval_month[act] >= ec.every_months) | (t.detected_since_eval[act] > 0) | shocked
         rows = act[due]
         if len(rows) == 0:
@@ -337,9 +352,15 @@ class AllianceProcess:
         # An innovation alliance is not judged on benefits before one full window of learning.
         in_delay = (t.kind[rows] == TYPE["innovation"]) & \
             (month - t.start_month[rows] < cfg.types.innovation_delay_months + ec.every_months)
-        # Members judge the relationship on everything it has delivered against its running costs.
-        ratio = np.where(valid, t.member_benefit[rows] / np.maximum(t.member_cost[rows], 1e-9), np.inf)
+        # Members judge the relationship on what it has delivered lately against its running costs.
+        ratio = np.where(valid, t.benefit_recent[rows] / np.maximum(t.cost_recent[rows], 1e-9), np.inf)
         content = seat_all((ratio >= ec.benefit_cost_ratio_min) | ~valid) | in_delay
+        # Expectations adapt to experience (outside an innovation's wait for its payoff).
+        revise = valid & ~in_delay[:, None]
+        t.expected_benefit[rows] = np.where(
+            revise, t.expected_benefit[rows] + ec.expectation_revision * (t.benefit_recent[rows]
+                                                                          - t.expected_benefit[rows]),
+            t.expected_benefit[rows])
 
         # A member leaves when it no longer trusts its partners' goodwill or their competence;
         # a collapse of goodwill right after caught opportunism is recorded as that.

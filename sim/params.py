@@ -180,7 +180,7 @@ class MarketConfig:
 class SearchConfig:
     """Stages 1-2: rethink business (who seeks a partner) and partner search and choice."""
 
-    p_seek_max: float = param(0.06, 0, 1, "probability/month",
+    p_seek_max: float = param(0.025, 0, 1, "probability/month",
                               "monthly chance to start seeking for a firm with full need and cooperativeness")
     weight_gap: float = param(0.6, 0, 1, "share", "weight of the largest resource gap in the need to ally")
     weight_pressure: float = param(0.4, 0, 1, "share", "weight of performance pressure (sales shortfall)")
@@ -288,8 +288,13 @@ class TrustConfig:
     competence_weight_prior_tie: float = param(0.1, 0, 1, "0-1", "initial competence trust added by a prior tie")
     build_rate: float = param(0.05, 0, 1, "share/month", "share of the gap to full trust closed per good month")
     loss_rate: float = param(0.4, 0, 1, "share/event", "share of goodwill trust lost on detected opportunism")
-    competence_loss_rate: float = param(0.1, 0, 1, "share/month", "competence trust lost per month of shortfall")
+    competence_loss_rate: float = param(0.3, 0, 1, "share/month",
+                                        "share of the gap to recent delivery closed per month when the partner "
+                                        "delivers less than trusted (trust is lost faster than built)")
     crowding_out: float = param(0.5, 0, 1, "share", "share of goodwill building blocked by full formal control")
+    shortfall_erosion: float = param(0.5, 0, 5, "share per shortfall",
+                                     "goodwill lost per unit of benefit shortfall caused by partners' undetected "
+                                     "opportunism (members feel what they do not see)")
 
 
 @dataclass
@@ -297,9 +302,16 @@ class EvaluationConfig:
     """Stage 5: periodic and shock-triggered evaluation; continue, renegotiate or dissolve."""
 
     every_months: int = param(12, 1, 600, "months", "months between regular evaluations")
-    shock_threshold: float = param(0.1, 0, 1, "share of demand", "a monthly sector demand fall that triggers one")
-    trust_exit_threshold: float = param(0.2, 0, 1, "0-1", "goodwill or competence trust below which a member leaves")
-    benefit_cost_ratio_min: float = param(0.8, 0, 10, "ratio", "least benefit/cost that keeps a member content")
+    shock_threshold: float = param(0.1, 0, 1, "share of demand", "a monthly sector demand fall that may trigger one")
+    shock_evaluation_probability: float = param(0.25, 0, 1, "probability",
+                                                "chance that such a shock triggers an evaluation of an alliance")
+    expectation_revision: float = param(0.5, 0, 1, "share",
+                                        "share of the gap between a member's expected and recent realized benefit "
+                                        "closed at each evaluation (adaptive expectations)")
+    trust_exit_threshold: float = param(0.3, 0, 1, "0-1", "goodwill or competence trust below which a member leaves")
+    benefit_cost_ratio_min: float = param(1.0, 0, 10, "ratio",
+                                          "least recent benefit/cost (trailing means over every_months) that keeps a "
+                                          "member content")
     renegotiation_success: float = param(0.8, 0, 1, "probability",
                                          "chance a renegotiation succeeds with full capability or full goodwill")
     control_step: float = param(0.2, 0, 1, "0-1", "change of control intensity in a renegotiation")

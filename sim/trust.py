@@ -81,16 +81,34 @@ def control_cost(cb: np.ndarray, co: np.ndarray, cs: np.ndarray, sc) -> np.ndarr
             + sc.cost_social_control * cs)
 
 
-def update_goodwill(goodwill: np.ndarray, saw_opportunism: np.ndarray, formal: np.ndarray, tc) -> np.ndarray:
-    """Goodwill after a month: a detected act cuts it by ``loss_rate``; otherwise it
-    closes ``build_rate`` of the gap to 1, less the share crowded out by formal control."""
+def update_goodwill(goodwill: np.ndarray, saw_opportunism: np.ndarray, formal: np.ndarray,
+                    hidden_shortfall: np.ndarray, tc) -> np.ndarray:
+    """Goodwill after a month (Malhotra and Lumineau 2011; Das and Teng).
+
+    A detected act cuts it by ``loss_rate`` (lost quickly). Otherwise it closes
+    ``build_rate`` of the gap to 1 (built slowly), less the share crowded out by formal
+    control, and erodes by ``shortfall_erosion`` times the share of benefit that partners'
+    undetected opportunism took (``hidden_shortfall``): cheating that is not seen still costs
+    goodwill, through what it does to the relationship's results.
+    """
     built = goodwill + tc.build_rate * (1.0 - goodwill) * (1.0 - tc.crowding_out * formal)
-    return np.where(saw_opportunism, goodwill * (1.0 - tc.loss_rate), built)
+    eroded = built * np.clip(1.0 - tc.shortfall_erosion * hidden_shortfall, 0.0, 1.0)
+    return np.where(saw_opportunism, goodwill * (1.0 - tc.loss_rate), eroded)
 
 
-def update_competence(competence: np.ndarray, delivered: np.ndarray, tc) -> np.ndarray:
-    """Competence after a month: ``delivered`` is realized/expected benefit; at or above 1
-    trust builds slowly, below 1 it falls in proportion to the shortfall."""
-    shortfall = np.clip(1.0 - delivered, 0.0, 1.0)
-    built = competence + tc.build_rate * (1.0 - competence)
-    return np.where(delivered >= 1.0, built, competence * (1.0 - tc.competence_loss_rate * shortfall))
+def update_delivery(delivery: np.ndarray, realized: np.ndarray, expected: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Trailing mean of realized over expected benefit (1 = as expected); ``weight`` per alliance."""
+    ratio = np.where(expected > 0, realized / np.maximum(expected, 1e-12), 1.0)
+    return delivery + weight * (ratio - delivery)
+
+
+def update_competence(competence: np.ndarray, delivery: np.ndarray, tc) -> np.ndarray:
+    """Competence trust moves towards recent delivery (capped at 1): slowly up, quickly down.
+
+    A partner that delivers what was expected (delivery 1) earns full competence trust in
+    time; one that delivers half of it brings trust down to 0.5, three times faster than it
+    was built (``competence_loss_rate`` against ``build_rate``).
+    """
+    target = np.clip(delivery, 0.0, 1.0)
+    rate = np.where(target >= competence, tc.build_rate, tc.competence_loss_rate)
+    return competence + rate * (target - competence)

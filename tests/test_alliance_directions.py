@@ -21,8 +21,12 @@ SEEDS = (0, 1, 2, 3)
 N, MONTHS = 1000, 72
 
 
+#: Direction tests need many alliance-months in a small world: firms seek more often than by default.
+BUSY = "alliances.search.p_seek_max=0.06"
+
+
 def _runs(*overrides, seeds=SEEDS, n=N, months=MONTHS):
-    return [run_model(small_config(*overrides, n=n, months=months, seed=s)) for s in seeds]
+    return [run_model(small_config(BUSY, *overrides, n=n, months=months, seed=s)) for s in seeds]
 
 
 def _alliance_months(m: AllianceModel) -> int:

@@ -174,7 +174,8 @@ def test_joining_a_vacated_seat_starts_with_clean_benefit_and_cost_records():
     reused, inherited = 0, []
     for seed in (0, 1, 2):
         m = AllianceModel.from_config(small_config("alliances.structure.max_group_size=4",
-                                                   n=1500, months=96, seed=seed))
+                                                   "alliances.search.p_seek_max=0.06", n=1500, months=96,
+                                                   seed=seed))
         for _ in range(96):
             t = m.alliances.table
             prev_members = t.members[: t.n].copy()

@@ -18,6 +18,8 @@ from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, Tr
 from tests.conftest import small_config
 
 TC, BC, SC, TYC = TrustConfig(), BehaviourConfig(), StructureConfig(), AllianceTypesConfig()
+#: No benefit taken by undetected opportunism this month (its erosion is tested in test_trust_dynamics.py).
+NO_HIDDEN = 0.0
 unit = st.floats(0.0, 1.0)
 
 
@@ -26,8 +28,8 @@ unit = st.floats(0.0, 1.0)
 @given(g=st.floats(0.2, 1.0), formal=unit)
 def test_one_detected_act_costs_more_goodwill_than_one_good_month_builds(g, formal):
     """Above the exit threshold (0.2), losing trust is quicker than building it (defaults)."""
-    good = trust.update_goodwill(np.array([g]), np.array([False]), np.array([formal]), TC)[0]
-    bad = trust.update_goodwill(np.array([g]), np.array([True]), np.array([formal]), TC)[0]
+    good = trust.update_goodwill(np.array([g]), np.array([False]), np.array([formal]), NO_HIDDEN, TC)[0]
+    bad = trust.update_goodwill(np.array([g]), np.array([True]), np.array([formal]), NO_HIDDEN, TC)[0]
     assert good >= g >= bad
     assert g - bad > good - g, f"expected loss {g - bad:.4f} > gain {good - g:.4f} at goodwill {g}, formal {formal}"
 
@@ -36,10 +38,10 @@ def test_one_detected_act_costs_more_goodwill_than_one_good_month_builds(g, form
 def test_recovering_from_one_detected_act_takes_several_good_months(g):
     """Starting at goodwill g with no formal control, one detected act takes at least 4 good months to undo
     (defaults: 4 at g=0.3, 7 at 0.5, 30 at 0.9)."""
-    x = trust.update_goodwill(np.array([g]), np.array([True]), np.array([0.0]), TC)
+    x = trust.update_goodwill(np.array([g]), np.array([True]), np.array([0.0]), NO_HIDDEN, TC)
     months = 0
     while x[0] < g and months < 1000:
-        x = trust.update_goodwill(x, np.array([False]), np.array([0.0]), TC)
+        x = trust.update_goodwill(x, np.array([False]), np.array([0.0]), NO_HIDDEN, TC)
         months += 1
     assert months >= 4, f"expected >= 4 good months to recover from one detected act at goodwill {g}, took {months}"
 
@@ -47,7 +49,7 @@ def test_recovering_from_one_detected_act_takes_several_good_months(g):
 def test_goodwill_stays_in_unit_interval_and_builds_towards_one():
     g = np.array([0.0, 0.35, 0.99, 1.0])
     for _ in range(200):
-        g = trust.update_goodwill(g, np.zeros(4, bool), np.full(4, 0.5), TC)
+        g = trust.update_goodwill(g, np.zeros(4, bool), np.full(4, 0.5), NO_HIDDEN, TC)
         assert np.all((g >= 0) & (g <= 1))
     assert np.all(g > 0.99), f"expected goodwill to approach 1 after 200 good months, got {g}"
 
@@ -58,8 +60,8 @@ def test_formal_control_crowds_out_goodwill(g, lo, hi, months):
     """Same history of good months, more formal control -> lower goodwill (crowding out > 0)."""
     a, b = np.array([g]), np.array([g])
     for _ in range(months):
-        a = trust.update_goodwill(a, np.array([False]), np.array([lo]), TC)
-        b = trust.update_goodwill(b, np.array([False]), np.array([hi]), TC)
+        a = trust.update_goodwill(a, np.array([False]), np.array([lo]), NO_HIDDEN, TC)
+        b = trust.update_goodwill(b, np.array([False]), np.array([hi]), NO_HIDDEN, TC)
     assert b[0] < a[0], f"expected lower goodwill with formal control {hi} than {lo}: {b[0]} vs {a[0]}"
 
 
@@ -133,8 +135,9 @@ def test_initial_trust_rises_with_capability_ties_and_brokerage():
 
 
 def test_competence_trust_builds_when_delivered_and_falls_with_shortfall():
+    """Competence moves towards recent delivery capped at 1: over-delivery counts as full delivery."""
     c = np.full(4, 0.5)
-    new = trust.update_competence(c, np.array([1.5, 1.0, 0.5, 0.0]), TC)
+    new = trust.update_competence(c, np.array([1.5, 1.0, 0.4, 0.0]), TC)
     assert new[0] == new[1] > 0.5 > new[2] > new[3], f"expected build at >=1 and deeper fall with shortfall, got {new}"
 
 
