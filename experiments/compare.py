@@ -68,9 +68,7 @@ def run_arm(job: tuple[str, Any]) -> ArmResult:
     arm, cfg = job
     try:
         model = AllianceModel.from_config(cfg)
-        per_firm = FirmMonths(model) if cfg.experiment.per_firm else None
-        if per_firm is not None:
-            model.observers.append(per_firm.record)
+        per_firm = FirmMonths.observe(model) if cfg.experiment.per_firm else None
         model.run_for(cfg.months)
         series = model.series()
         keep = ["month", "firms_alive", "mean_revenue", "revenue_per_initial_firm", "share_allied",
@@ -98,6 +96,13 @@ class FirmMonths:
         self.model = model
         self.revenue: list[np.ndarray] = []
         self.kind: list[np.ndarray] = []
+
+    @classmethod
+    def observe(cls, model: AllianceModel) -> "FirmMonths":
+        """A recorder of ``model``, registered as its observer before the run."""
+        recorder = cls(model)
+        model.observers.append(recorder.record)
+        return recorder
 
     def record(self, model: AllianceModel | None = None) -> None:
         """Snapshot this month (a model observer: called at the end of each month)."""

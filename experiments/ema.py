@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import functools
+
 import numpy as np
 
 from experiments import exploratory
 from experiments.compare import run_jobs
 from experiments.exploratory import Factor, configured
-from experiments.sensitivity import OUTCOMES, instrument_policy, outcomes_table, point_jobs
-from experiments.targets import measure_run
+from experiments.sensitivity import OUTCOMES, instrument_policy, outcomes_table, point_jobs, run_paired
 from sim.config import check, load_config
 
 
@@ -53,8 +54,8 @@ class PairedReplication:
     def __call__(self, **values: float) -> dict[str, float]:
         """Run the point's arms and seeds in this process; a factor EMA does not set keeps its configured value."""
         row = np.array([[values.get(ema_name(f.name), configured(self.cfg, f.name)) for f in self.factors]])
-        results = run_jobs(point_jobs(self.cfg, row, self.factors, self.policy), workers=1, progress=False,
-                           runner=measure_run)
+        results = run_jobs(point_jobs(self.cfg, row, self.factors), workers=1, progress=False,
+                           runner=functools.partial(run_paired, policy=self.policy))
         out = outcomes_table(results, 1).iloc[0]
         return {o: float(out.get(o, np.nan)) for o in OUTCOMES}
 

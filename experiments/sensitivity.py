@@ -12,10 +12,16 @@ sequence sampler, ``N (D + 2)`` points for ``D`` factors). Confidence intervals
 Every sample point is a paired replication over ``experiment.n_seeds`` seeds, each
 seed run in three arms on common random numbers: alliances on, alliances off, and
 alliances on with ``experiment.instrument`` (window and budget of
-``policy_compare``). Outcomes per point (``OUTCOMES``), means over its seeds:
+``policy_compare``). One worker runs all arms of one seed (``run_paired``), the two
+worlds with the per-firm recorder, and returns only scalars. Outcomes per point
+(``OUTCOMES``), means over its seeds:
 
 - ``uplift_revenue``, ``survival_effect_60m``: the paired effects of the uplift
   experiment (``experiments.uplift.paired_table``);
+- ``effect_on_allied``: revenue of allied firm-months against the same firms'
+  same months in the world without alliances (``experiments.counterfactuals``),
+  undefined where no firm allied; ``points.parquet`` adds its variant counting
+  exits and the survival effect on firms that ever allied;
 - ``alliance_relational_failure_60m``: the competing-risks failure share of the
   validation targets, in the alliances arm;
 - ``firm_years_per_million``: extra firm-years per MXN 1,000,000 of the
@@ -24,9 +30,11 @@ alliances on with ``experiment.instrument`` (window and budget of
   instrument adds no firm-years, which variance-based indices cannot digest, so the
   indices are computed on this scale and the cost is reported per point.
 
-All runs of all points go to one pool of worker processes (every core by default),
-with a progress bar. A point whose outcome is undefined (no alliance formed) takes
-the outcome's mean over the other points, and the report counts such points.
+All replications of all points go to one pool of worker processes (every core by
+default), with a progress bar; each is saved in the run folder's replication store
+as it finishes, so ``resume=<folder>`` reruns only the missing ones. A point whose
+outcome is undefined (no alliance formed) takes the outcome's mean over the other
+points, and the report counts such points.
 
 Run: ``python -m experiments.run experiment=sensitivity`` (Morris) or
 ``experiment=sensitivity_sobol``.
@@ -35,7 +43,8 @@ Run: ``python -m experiments.run experiment=sensitivity`` (Morris) or
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+import functools
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +52,13 @@ import numpy as np
 import pandas as pd
 
 from experiments import exploratory, plots
-from experiments.compare import run_jobs, with_overrides
+from experiments.compare import ArmResult, FirmMonths, run_jobs, with_overrides
 from experiments.exploratory import Factor
-from experiments.targets import measure_run
+from experiments.targets import measured_summary
 from experiments.uplift import ARMS, paired_table
 from sim.config import check, load_config
 from sim.io import RunFolder, atomic_write
+from sim.model import AllianceModel
 from sim.params import ConfigError
 
 try:
@@ -60,7 +70,11 @@ except ImportError:  # SALib comes with the dev extra
     morris_analyze = sobol_analyze = morris_sample = sobol_sample = None
 
 POLICY_ARM = "instrument"
-OUTCOMES = ("uplift_revenue", "survival_effect_60m", "alliance_relational_failure_60m", "firm_years_per_million")
+OUTCOMES = ("uplift_revenue", "effect_on_allied", "survival_effect_60m", "alliance_relational_failure_60m",
+            "firm_years_per_million")
+#: Columns of the uplift's paired table kept per point: the outcomes and, for ``points.parquet``, two companions.
+PAIRED_OUTCOMES = ("uplift_revenue", "effect_on_allied", "survival_effect_60m", "effect_on_allied_with_exit",
+                   "survival_effect_allied_60m")
 
 
 def problem(factors: list[Factor]) -> dict:
@@ -101,16 +115,52 @@ def arms_at(point_cfg: Any, policy) -> dict[str, dict]:
     return arms
 
 
-def point_jobs(cfg: Any, X: np.ndarray, factors: list[Factor], policy=None) -> list[tuple[str, Any]]:
-    """Every (point, arm, seed) run; the arm name is ``<point>|<arm>``. ``policy``: ``instrument_policy(cfg)``."""
+def point_jobs(cfg: Any, X: np.ndarray, factors: list[Factor]) -> list[tuple[str, Any]]:
+    """One paired replication per (point, seed): ``("point_<i>", the point's config at that seed)``."""
     jobs = []
     for i, row in enumerate(X):
         pcfg = exploratory.apply(cfg, dict(zip([f.name for f in factors], row)), factors)
-        arms = arms_at(pcfg, policy)
-        for k in range(cfg.experiment.n_seeds):
-            for arm, overrides in arms.items():
-                jobs.append((f"{i}|{arm}", with_overrides(pcfg, seed=int(cfg.seed) + k, **overrides)))
+        jobs += [(f"point_{i}", with_overrides(pcfg, seed=int(cfg.seed) + k)) for k in range(cfg.experiment.n_seeds)]
     return jobs
+
+
+def run_paired(job: tuple[str, Any], policy=None) -> ArmResult:
+    """Run every arm of one seed at one sample point, in this process, and return only scalars.
+
+    The two worlds (alliances on and off) carry the per-firm recorder
+    (``FirmMonths``), whose firms x months matrices give the effect on the allied
+    (``experiments.counterfactuals.seed_effects``, through ``uplift.paired_table``)
+    and are dropped here: over a Sobol design they would take gigabytes. The
+    result's summary holds ``paired``, the seed's row of the uplift's paired table,
+    and ``arms``, every arm's ``measured_summary``; small enough for the run
+    folder's replication store, from which a resumed run reads it back.
+
+    Args:
+        job: ``(name, config)`` of ``point_jobs``.
+        policy: the instrument (``instrument_policy``), or None for no instrument arm.
+    """
+    name, cfg = job
+    try:
+        arms = {}
+        for arm, overrides in arms_at(cfg, policy).items():
+            arm_cfg = with_overrides(cfg, **overrides)
+            model = AllianceModel.from_config(arm_cfg)
+            recorder = FirmMonths.observe(model) if arm in ARMS else None
+            model.run_for(arm_cfg.months)
+            arms[arm] = ArmResult(arm=arm, seed=int(cfg.seed), summary=measured_summary(model),
+                                  firm_months=recorder.result() if recorder is not None else {})
+        paired = paired_table([arms["alliances"], arms["no_alliances"]]).iloc[0]
+        return ArmResult(arm=name, seed=int(cfg.seed), summary={
+            "paired": {k: _scalar(v) for k, v in paired.items()},
+            "arms": {arm: res.summary for arm, res in arms.items()}})
+    except Exception as err:  # a failed replication is reported, not fatal
+        return ArmResult(arm=name, seed=int(getattr(cfg, "seed", -1)),
+                         error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (the replication store writes JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _mean(values: list) -> float:
@@ -119,15 +169,16 @@ def _mean(values: list) -> float:
     return float(np.mean(defined)) if defined else float("nan")
 
 
-def point_outcomes(results: list) -> dict[str, float]:
-    """The outcomes of one sample point from its runs (arm names without the point prefix)."""
-    table = paired_table(results)
-    on = [r.summary for r in results if r.arm == "alliances" and r.error is None]
-    out = {"uplift_revenue": float(table["uplift_revenue"].mean()) if len(table) else np.nan,
-           "survival_effect_60m": float(table["survival_effect_60m"].mean()) if len(table) else np.nan,
-           "alliance_relational_failure_60m": _mean([s["alliance_relational_failure_60m"] for s in on])}
-    base = {r.seed: r.summary for r in results if r.arm == "alliances" and r.error is None}
-    pol = [(r.summary, base[r.seed]) for r in results if r.arm == POLICY_ARM and r.error is None and r.seed in base]
+def point_outcomes(results: list[ArmResult]) -> dict[str, float]:
+    """The outcomes of one sample point from its completed paired replications (``run_paired``), means over
+    seeds; plus, per point only, the effect on the allied counting exits, the survival effect on firms that
+    ever allied and the instrument's cost per extra firm-year."""
+    done = [r.summary for r in results if r.error is None]
+    paired = [s["paired"] for s in done]
+    on = [s["arms"]["alliances"] for s in done]
+    out = {key: _mean([p.get(key) for p in paired]) for key in PAIRED_OUTCOMES}
+    out["alliance_relational_failure_60m"] = _mean([s["alliance_relational_failure_60m"] for s in on])
+    pol = [(s["arms"][POLICY_ARM], s["arms"]["alliances"]) for s in done if POLICY_ARM in s["arms"]]
     if pol:
         cost = sum(a["public_cost"] for a, _ in pol)
         extra = sum(a["firm_years"] - b["firm_years"] for a, b in pol)
@@ -136,12 +187,11 @@ def point_outcomes(results: list) -> dict[str, float]:
     return out
 
 
-def outcomes_table(results: list, n_points: int) -> pd.DataFrame:
-    """One row per sample point with its outcomes."""
+def outcomes_table(results: list[ArmResult], n_points: int) -> pd.DataFrame:
+    """One row per sample point with its outcomes (``results`` of ``run_paired`` on ``point_jobs``)."""
     by_point: dict[int, list] = {i: [] for i in range(n_points)}
     for r in results:
-        i, arm = r.arm.split("|", 1)
-        by_point[int(i)].append(replace(r, arm=arm))
+        by_point[int(r.arm.rsplit("_", 1)[1])].append(r)
     rows = []
     for i in range(n_points):
         with np.errstate(all="ignore"):
@@ -215,8 +265,9 @@ def run(cfg: Any, out_dir: Path) -> dict:
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="sensitivity")
 
     def work() -> tuple[dict, list]:
-        results = run_jobs(point_jobs(cfg, X, factors, instrument_policy(cfg)), ex.workers, ex.progress,
-                           "sensitivity runs", runner=measure_run, store=folder.replications)
+        results = run_jobs(point_jobs(cfg, X, factors), ex.workers, ex.progress, "paired replications",
+                           runner=functools.partial(run_paired, policy=instrument_policy(cfg)),
+                           store=folder.replications)
         failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
         points = pd.concat([pd.DataFrame(X, columns=[f.name for f in factors]),
                             outcomes_table(results, len(X)).drop(columns="point")], axis=1)
@@ -243,7 +294,9 @@ def run(cfg: Any, out_dir: Path) -> dict:
                        .relative_to(folder.path)) for o in indices["outcome"].unique()}
         write_report(folder.path, cfg, factors, points, indices, filled, figs, failed, space.outcomes)
         key = "mu_star" if ex.method == "morris" else "ST"
-        summary = {"method": ex.method, "n_points": int(len(X)), "n_runs": len(results), "failed_runs": failed,
+        n_arms = len(ARMS) + (ex.instrument != "none")
+        summary = {"method": ex.method, "n_points": int(len(X)), "n_replications": len(results),
+                   "n_runs": n_arms * len(results), "failed_runs": failed,
                    "points_without_value": filled,
                    "leading_factor": {o: d.sort_values(key, ascending=False)["factor"].iloc[0]
                                       for o, d in indices.groupby("outcome")},

@@ -293,18 +293,24 @@ STATISTICS = {
 }
 
 
+def measured_summary(model: AllianceModel) -> dict:
+    """A finished model's ``summary()`` plus one key per statistic of ``STATISTICS``."""
+    summary = model.summary()
+    summary.update({name: fn(model, summary) for name, fn in STATISTICS.items()})
+    return summary
+
+
 def measure_run(job: tuple[str, Any]) -> ArmResult:
     """Run one model and measure every statistic and the curves of the validation figures.
 
-    The summary is ``model.summary()`` plus one key per statistic, so paired
-    estimators that read summaries (``experiments.uplift.paired_table``) work on it.
+    The summary is ``measured_summary(model)``, so paired estimators that read
+    summaries (``experiments.uplift.paired_table``) work on it.
     """
     arm, cfg = job
     try:
         model = AllianceModel.from_config(cfg)
         model.run_for(cfg.months)
-        summary = model.summary()
-        summary.update({name: fn(model, summary) for name, fn in STATISTICS.items()})
+        summary = measured_summary(model)
         series = model.series()
         curves = {"month": series["month"].to_numpy(),
                   "cohort_survival": series["initial_cohort_alive"].to_numpy() / max(model.n_initial, 1),

@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,24 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None =
     full = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | (env or {})
     return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=cwd, env=full,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_cli_cases(cases: dict[str, list[str]], tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+    """Run each case's ``experiments.run`` arguments in a fresh folder of its own, two at a time.
+
+    Returns case -> (finished process, its folder); the run folder would be ``<folder>/run``.
+    The folders are made before the threads start: pytest's temporary-folder factory is not
+    thread-safe, and under pytest-xdist its first call empties the worker's base folder, which
+    removed the folder a second thread had just made.
+    """
+    folders = {case: tmp_path_factory.mktemp(case) for case in cases}
+
+    def one(case: str):
+        cwd = folders[case]
+        return case, (run_cli([*cases[case], f"hydra.run.dir={cwd / 'run'}"], cwd=cwd), cwd)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, cases))
 
 
 def fault_env(folder: Path, code: str) -> dict:

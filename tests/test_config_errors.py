@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
 import yaml
 
 from sim import ConfigError, load_config
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_cases
 
 #: (override, name the message must contain) for each kind of mistake.
 BAD_OVERRIDES = [
@@ -87,12 +86,7 @@ CLI_BAD = {
 @pytest.fixture(scope="module")
 def cli_bad_runs(tmp_path_factory):
     """Every bad command of CLI_BAD, run once, two at a time (each is a fresh interpreter)."""
-    def one(case):
-        cwd = tmp_path_factory.mktemp(case)
-        return case, (run_cli([CLI_BAD[case][0], f"hydra.run.dir={cwd / 'run'}"], cwd=cwd), cwd)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, CLI_BAD))
+    return run_cli_cases({case: [arg] for case, (arg, _) in CLI_BAD.items()}, tmp_path_factory)
 
 
 def _assert_config_error_exit(proc, name: str | None, cwd) -> None:

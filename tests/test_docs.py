@@ -1,5 +1,6 @@
-"""The documentation follows the code: the ODD parameter tables match the schema, and
-every experiment, policy instrument and sweep is documented where users look for it."""
+"""The documentation follows the code: the ODD parameter tables match the schema,
+every experiment, policy instrument and sweep is documented where users look for it, and
+the README's test command is the one CI runs."""
 
 from __future__ import annotations
 
@@ -78,3 +79,12 @@ def test_every_sweep_file_is_documented(name):
     """Each sweep under configs/sweep/ is named as sweep=<name> in README.md and docs/ODD.md."""
     for doc in DOCS:
         assert f"sweep={name}" in (ROOT / doc).read_text(), f"expected sweep={name} in {doc}"
+
+
+def test_readme_test_command_is_the_one_ci_runs():
+    """The command after "Run the tests" in the README is the last line of ``.ci/run``."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"Run the tests[^\n]*\n+```bash\n(.+?)\n```", readme)
+    assert block, "expected a bash block after 'Run the tests' in the README"
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert block.group(1).strip() == ci, f"README runs {block.group(1)!r}, .ci/run runs {ci!r}"

@@ -10,7 +10,6 @@ instrument's ``pay`` and hooks; nothing in the model is changed.
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from sim.params import INSTRUMENT_KINDS
 from sim.policies import REGISTRY
 from sim.policies.training import first_by_priority
 from sim.rng import RandomStreams
-from tests.conftest import PROJECT_ROOT, SEEDS, run_cli
+from tests.conftest import PROJECT_ROOT, SEEDS, run_cli_cases
 
 N = 2000
 MONTHS = 60
@@ -774,12 +773,8 @@ CLI_BAD = {
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
-    def one(case):
-        cwd = tmp_path_factory.mktemp(case)
-        return case, (run_cli([*CLI_BAD[case][0], f"hydra.run.dir={cwd / 'run'}"], cwd=cwd), cwd)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, CLI_BAD))
+    """Every bad command of CLI_BAD, run once, two at a time (each is a fresh interpreter)."""
+    return run_cli_cases({case: args for case, (args, _) in CLI_BAD.items()}, tmp_path_factory)
 
 
 @pytest.mark.parametrize("case", list(CLI_BAD))
