@@ -146,7 +146,7 @@ def test_time_axes_mark_the_crisis_and_the_policy_window():
 
 def test_panels_are_json_and_draw_the_run():
     """Every option serialises (it is sent as JSON) and has data once the model has run."""
-    m = AppModel(seed=1, n_firms=200)
+    m = AppModel(seed=1, n_firms=200, p_seek_max=0.06)
     builds = (app_panels.network_option, app_panels.twin_option, app_panels.lifecycle_option,
               app_panels.selection_option, app_panels.survival_option,
               lambda model: app_panels.firm_option(model, int(model.firms.firm_id[0])))

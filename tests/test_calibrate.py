@@ -14,7 +14,7 @@ from experiments import calibrate, exploratory
 from experiments.targets import load_targets, loss
 from sim import load_config
 from sim.config import check
-from sim.params import ConfigError
+from sim.params import ConfigError, FirmsConfig
 
 #: Two survival targets, two free parameters, 150 firms, seeds 0-1, one process.
 SHRUNKEN = ("experiment=calibrate", "firms.n_firms=150", "experiment.n_seeds=2", "experiment.workers=1",
@@ -43,7 +43,8 @@ def test_shrunken_calibration_writes_best_parameters_fit_and_figures(tmp_path):
     trials = pd.read_parquet(tmp_path / "trials.parquet")
     assert best["loss"] == pytest.approx(trials["value"].min())
     first = stored_trials(tmp_path)[0].params
-    assert first == {"firms.mean_margin": 0.005, "firms.p_closure": 0.001}, (
+    defaults = FirmsConfig()
+    assert first == {"firms.mean_margin": defaults.mean_margin, "firms.p_closure": defaults.p_closure}, (
         f"expected the first trial at the configured (default) values, got {first}")
     report = (tmp_path / "calibration.md").read_text()
     assert report.startswith("# Calibration") and "| `survival_12m` |" in report
