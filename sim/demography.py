@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import learning, local_markets
-from sim.population import RESOURCE_DIMENSIONS, FirmTable
+from sim.population import MAX_WORKERS, RESOURCE_DIMENSIONS, FirmTable
 from sim.rng import Stream
 
 
@@ -107,8 +107,6 @@ def births_this_month(rate_monthly: float, n_initial: int, month: int, draws: St
 INSOLVENT, CLOSED, UNVIABLE = 1, 2, 3
 #: Labels of ``exit_cause`` values, by value.
 EXIT_CAUSES = ("operating", "insolvent", "closed", "unviable")
-#: Largest workforce of a micro firm besides the owner (0-10 employees).
-MAX_WORKERS = 10
 #: Owner age at which ``p_closure`` applies.
 REFERENCE_OWNER_AGE = 45.0
 

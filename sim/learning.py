@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import FirmTable
+from sim.population import MAX_WORKERS, FirmTable
 
 
 def prior(fc) -> tuple[float, float]:
@@ -90,7 +90,7 @@ def target_workers(table: FirmTable, rows: np.ndarray, elasticity: float) -> np.
     return (1.0 + table.founding_workers[rows]) * np.exp(np.minimum(exponent, 10.0)) - 1.0
 
 
-def review_size(table: FirmTable, rows: np.ndarray, fc, max_workers: int = 10) -> np.ndarray:
+def review_size(table: FirmTable, rows: np.ndarray, fc) -> np.ndarray:
     """Move each of ``rows`` one worker towards its target; return the change in workers per row."""
     if not len(rows):
         return np.zeros(0, dtype=np.int64)
@@ -98,7 +98,7 @@ def review_size(table: FirmTable, rows: np.ndarray, fc, max_workers: int = 10) -
     w = table.workers[rows]
     cost = table.worker_cost[rows]
     step = np.where(target >= w + 1.0, 1, np.where(target <= w - 1.0, -1, 0))
-    step = np.where((step > 0) & ((w >= max_workers) | (table.cash[rows] < cost)), 0, step)
+    step = np.where((step > 0) & ((w >= MAX_WORKERS) | (table.cash[rows] < cost)), 0, step)
     step = np.where((step < 0) & (w <= 0), 0, step)
     changed = step != 0
     if changed.any():

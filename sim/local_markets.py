@@ -49,9 +49,10 @@ def price_factor(table: FirmTable, rows: np.ndarray, pass_through: float) -> np.
     return 1.0 - pass_through * saving
 
 
-def offers(table: FirmTable, rows: np.ndarray, mc) -> np.ndarray:
+def offers(table: FirmTable, rows: np.ndarray, mc, price: np.ndarray | None = None) -> np.ndarray:
     """What draws customers to each row: scale, efficiency, innovation and price."""
-    price = price_factor(table, rows, mc.pass_through)
+    if price is None:
+        price = price_factor(table, rows, mc.pass_through)
     return (table.base_revenue[rows] * np.exp(table.quality[rows]) * table.productivity[rows]
             * price ** (-mc.price_elasticity))
 
@@ -99,7 +100,7 @@ class LocalMarkets:
         if eta > 0:
             self.outside = np.where(self.reference > 0, self.reference, mean_offer) * (1.0 - eta) / eta
 
-    def crowding(self, table: FirmTable, rows: np.ndarray) -> np.ndarray:
+    def crowding(self, table: FirmTable, rows: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
         """``Phi_i = (1 + A_ref / a_0) / (1 + A_{-i} / a_0)`` for each living row (1 at the reference).
 
         Where ``A_ref > 0`` this is ``1 / ((1 - eta) + eta A_{-i} / A_ref)``.
@@ -107,13 +108,13 @@ class LocalMarkets:
         if not self.active or not len(rows):
             return np.ones(len(rows))
         m = self.market_of(table, rows)
-        a = offers(table, rows, self.cfg)
+        a = offers(table, rows, self.cfg, price)
         total = np.bincount(m, weights=a, minlength=self.n_markets)
         rivals = np.maximum(total[m] - a, 0.0)
         a0 = self.outside[m]
         return (1.0 + self.reference[m] / a0) / (1.0 + rivals / a0)
 
-    def sales_factor(self, table: FirmTable, rows: np.ndarray) -> np.ndarray:
-        """Crowding times the price effect on revenue (``p^(1 - epsilon)``) for each living row."""
+    def sales_factor(self, table: FirmTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Crowding times the price effect on revenue (``p^(1 - epsilon)``) for each living row, and the price."""
         price = price_factor(table, rows, self.cfg.pass_through)
-        return self.crowding(table, rows) * price ** (1.0 - self.cfg.price_elasticity)
+        return self.crowding(table, rows, price) * price ** (1.0 - self.cfg.price_elasticity), price

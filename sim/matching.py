@@ -108,10 +108,14 @@ def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_
     return rows[draws.uniform(month, firms.firm_id[rows], "seek") < p]
 
 
-def local_market(firms: FirmTable, rows: np.ndarray) -> np.ndarray:
+def local_market(firms: FirmTable, rows: np.ndarray, n_localities: int) -> np.ndarray:
     """Market key (sector x locality) of each row: clusters form within one local market."""
-    n_localities = int(firms.locality[: firms.n].max()) + 1 if firms.n else 1
     return firms.sector[rows] * n_localities + firms.locality[rows]
+
+
+def n_localities(firms: FirmTable) -> int:
+    """Localities in use (one more than the largest locality index)."""
+    return int(firms.locality[: firms.n].max()) + 1 if firms.n else 1
 
 
 def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_market: np.ndarray, pool: np.ndarray,
@@ -125,8 +129,9 @@ def _random_contacts(firms: FirmTable, seekers: np.ndarray, same_market: np.ndar
     u = draws.uniform(month, firms.firm_id[seekers], "contact", width=k)
     any_pick = pool[np.minimum((u * len(pool)).astype(np.int64), len(pool) - 1)] if len(pool) else \
         np.full((s, k), -1)
-    pool_market = local_market(firms, pool)
-    mkt = local_market(firms, seekers)
+    n_loc = n_localities(firms)
+    pool_market = local_market(firms, pool, n_loc)
+    mkt = local_market(firms, seekers, n_loc)
     n_markets = int(max(mkt.max(initial=0), pool_market.max(initial=0))) + 1
     # numpy's stable sort of 16-bit keys is a radix sort, many times quicker on a national pool.
     keys = pool_market.astype(np.int16) if n_markets <= np.iinfo(np.int16).max else pool_market
@@ -232,7 +237,9 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     if joinable is not None:  # groups: a cluster seeker may join a cluster of its local market with a free seat
         valid |= (cand >= 0) & seen & joinable[c] & (kind[:, None] == 0)
     # A cluster is local: same sector and same locality (shared purchasing and assets).
-    valid &= (kind[:, None] != 0) | (local_market(firms, c) == local_market(firms, seekers)[:, None])
+    n_loc = n_localities(firms)
+    same_market = local_market(firms, c, n_loc) == local_market(firms, seekers, n_loc)[:, None]
+    valid &= (kind[:, None] != 0) | same_market
     # Perception noise on every candidate. Candidates from extra sources (a broker) come
     # with better information, half the noise, drawn from a stream of their own so this
     # stream's draws are the same whether or not a source is registered.

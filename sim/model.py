@@ -11,7 +11,7 @@ import pandas as pd
 
 from agents.alliance import Alliance
 from agents.firm import Firm
-from sim import demography, economy, learning, local_markets, mesa_compat, metrics
+from sim import demography, economy, learning, mesa_compat, metrics
 from sim.ledger import Ledger
 from sim.lifecycle import AllianceProcess
 from sim.local_markets import LocalMarkets
@@ -199,8 +199,7 @@ class AllianceModel(mesa.Model):
             return None, None
         n = self.firms.n
         sales, price = np.ones(n), np.ones(n)
-        sales[living] = lm.sales_factor(self.firms, living)
-        price[living] = local_markets.price_factor(self.firms, living, self.cfg.market.pass_through)
+        sales[living], price[living] = lm.sales_factor(self.firms, living)
         self.firms.sales_factor[living] = sales[living]
         return sales, price
 

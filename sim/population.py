@@ -15,6 +15,9 @@ from sim.columns import ColumnTable
 #: Resource dimensions named in the five-stage model paper (000).
 RESOURCE_DIMENSIONS = ("finance", "technology", "market_access", "know_how")
 
+#: Largest workforce of a micro firm besides the owner (0-10 employees).
+MAX_WORKERS = 10
+
 #: How many recent partners a firm remembers for referrals and prior ties.
 PAST_PARTNERS = 3
 
