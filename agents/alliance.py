@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.alliance_table import END_CAUSES
-from sim.params import ALLIANCE_TYPES
+from sim.alliance_table import END_CAUSES, STAGE, STAGES
+from sim.alliance_types import ALLIANCE_TYPES
 
 
 class Alliance:
@@ -46,8 +46,27 @@ class Alliance:
 
     @property
     def stage(self) -> str:
-        """Lifecycle stage: ``implementation`` while running (evaluated periodically), else ``dissolved``."""
-        return "implementation" if self.active else "dissolved"
+        """Lifecycle stage: design, structuring, implementation, evaluation (an implemented
+        alliance in a month it was evaluated), replacement (a member seeks a new partner) or dissolved."""
+        t, k = self._t, self.alliance_id
+        code = int(t.stage[k])
+        if code == STAGE["implementation"] and t.last_eval_month[k] == self.model.month and t.evaluations[k] > 0:
+            return "evaluation"
+        return STAGES[code]
+
+    @property
+    def stage_months(self) -> dict[str, int]:
+        """Months spent so far in each stage the alliance has reached (search counts from the
+        initiator's first month of searching)."""
+        t, k, now = self._t, self.alliance_id, self.model.month
+        end = int(t.end_month[k]) if t.end_month[k] >= 0 else now
+        marks = [("search", int(t.search_month[k])), ("design", int(t.agreed_month[k])),
+                 ("structuring", int(t.structuring_month[k])), ("implementation", int(t.start_month[k]))]
+        reached = [(name, month) for name, month in marks if month >= 0]
+        out = {}
+        for (name, month), nxt in zip(reached, reached[1:] + [("end", end)]):
+            out[name] = nxt[1] - month
+        return out
 
     @property
     def end_cause(self) -> str | None:

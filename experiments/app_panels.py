@@ -16,7 +16,7 @@ import numpy as np
 
 from experiments.app_model import AppModel
 from sim.alliance_table import END_CAUSES
-from sim.params import ALLIANCE_TYPES
+from sim.alliance_types import ALLIANCE_TYPES
 
 #: Sector node colours and alliance-type edge colours (colour-blind safe, Okabe-Ito).
 SECTOR_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")

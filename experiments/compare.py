@@ -112,7 +112,7 @@ class FirmMonths:
         aid = f.alliance_id[:n]
         kind = np.full(n, -1, dtype=np.int8)
         if self.model.alliances is not None:
-            allied = alive & (aid >= 0)
+            allied = alive & self.model.alliances.table.running(aid)
             kind[allied] = self.model.alliances.table.kind[aid[allied]]
         self.kind.append(kind)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.params import ALLIANCE_TYPES
+from sim.alliance_types import ALLIANCE_TYPES
 
 #: Size classes of the workers count (employees besides the owner).
 SIZE_CLASSES = {"0 workers": (0, 0), "1-2 workers": (1, 2), "3-5 workers": (3, 5), "6-10 workers": (6, 10)}

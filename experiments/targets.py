@@ -217,6 +217,8 @@ def alliance_incidence(model) -> dict[str, np.ndarray] | None:
         return None
     t = proc.table
     start, end, cause = t.start_month[: t.n], t.end_month[: t.n], t.end_cause[: t.n]
+    formed = start >= 0  # from implementation on: talks that broke down never formed an alliance
+    start, end, cause = start[formed], end[formed], cause[formed]
     duration = np.where(end >= 0, end - start, model.month - start)
     return cumulative_incidence(duration, np.where(end >= 0, cause, -1))
 

@@ -102,6 +102,35 @@ def alliance_figure(folder: Path, results: list, targets: list[Target]) -> dict[
     return {"alliances": path}
 
 
+def alliance_ends(results: list, targets: list[Target]) -> dict[str, list[float]]:
+    """Cumulative incidence at 60 months of relational and performance ends, of partner exit (the
+    competing risk) and of every cause: name -> [mean, lo, hi] over seeds (95% Student-t)."""
+    target = next((t for t in targets if t.statistic == "alliance_relational_failure_60m"), None)
+    runs = [r for r in _runs_of(results, target) if "cif_low_benefit" in r.series] if target else []
+    if not runs:
+        return {}
+    at = {c: np.array([r.series[f"cif_{c}"][CIF_MONTHS] for r in runs]) for c in END_CAUSES}
+    groups = {"relational and performance causes": sum(at[c] for c in RELATIONAL_CAUSES),
+              "partner exit (competing risk)": at["partner_exit"], "every cause": sum(at.values())}
+    out = {}
+    for name, v in groups.items():
+        mean, lo, hi = mean_band(v[:, None])
+        out[name] = [float(mean[0]), float(lo[0]), float(hi[0])]
+    return out
+
+
+def alliance_end_lines(ends: dict[str, list[float]], n_seeds: int) -> list[str]:
+    """Report lines of ``alliance_ends``."""
+    if not ends:
+        return []
+    lines = ["## Alliance ends within 60 months of forming", "",
+             f"Cumulative incidence (Aalen-Johansen) at 60 months of implementation, over {n_seeds} seeds "
+             "(alliances whose talks broke down never formed and are not counted).", "",
+             "| ends | share (95% CI) |", "|---|---|"]
+    lines += [f"| {name} | {m:.3f} ({lo:.3f} to {hi:.3f}) |" for name, (m, lo, hi) in ends.items()]
+    return lines + [""]
+
+
 def family_figures(folder: Path, fit: pd.DataFrame, values: dict) -> dict[str, str]:
     """Per family, each target's per-seed values, mean and CI against its band."""
     out = {}
@@ -127,7 +156,7 @@ def report_table(fit: pd.DataFrame) -> str:
 
 
 def write_report(folder: Path, cfg: Any, targets: list[Target], fit: pd.DataFrame, figs: dict,
-                 failed: list[str]) -> Path:
+                 failed: list[str], extra: list[str] = ()) -> Path:
     """``validation.md``: the verdicts, how each target is measured, its source, and the figures."""
     seeds = seed_list(cfg)
     n_fail = int((~fit["passes"]).sum())
@@ -139,7 +168,7 @@ def write_report(folder: Path, cfg: Any, targets: list[Target], fit: pd.DataFram
              "variation, not parameter uncertainty).", "", report_table(fit), "",
              "Calibration targets are what `experiment=calibrate` fits by default; validation checks are only "
              "reported. A FAIL is a finding about the model, not a fault of the report.", "",
-             "## How each target is measured", ""]
+             *extra, "## How each target is measured", ""]
     for t in targets:
         m, src = t.measure, t.source
         lines += [f"### `{t.name}` ({t.role}, family {t.family})", "",
@@ -185,8 +214,9 @@ def run(cfg: Any, out_dir: Path) -> dict:
         figs = {**survival_figures(folder.path, results, targets), **alliance_figure(folder.path, results, targets),
                 **family_figures(folder.path, fit, values)}
         figs = {k: str(Path(v).relative_to(folder.path)) for k, v in figs.items()}
-        write_report(folder.path, cfg, targets, fit, figs, failed)
-        return {"n_seeds": cfg.experiment.n_seeds, "failed_runs": failed,
+        ends = alliance_ends(results, targets)
+        write_report(folder.path, cfg, targets, fit, figs, failed, alliance_end_lines(ends, cfg.experiment.n_seeds))
+        return {"n_seeds": cfg.experiment.n_seeds, "failed_runs": failed, "alliance_ends_60m": ends,
                 "n_targets": len(fit), "n_pass": int(fit["passes"].sum()),
                 "targets": {r["target"]: {k: r[k] for k in ("model", "ci_lo", "ci_hi", "band_lo", "band_hi",
                                                              "passes", "role")}

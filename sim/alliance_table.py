@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from sim.columns import ColumnTable
-from sim.params import ALLIANCE_TYPES
 
 #: Causes of an alliance's end; code = index. ``active`` alliances have cause -1.
 END_CAUSES = (
@@ -19,9 +18,19 @@ END_CAUSES = (
     "detected_opportunism",   # a partner's opportunism was caught and trust collapsed
     "partner_exit",           # a member closed down (ran out of cash)
     "renegotiation_failed",   # members could not agree on new terms
+    "negotiation_failed",     # talks broke down during design or structuring, before implementation
 )
 CAUSE = {name: code for code, name in enumerate(END_CAUSES)}
-TYPE = {name: code for code, name in enumerate(ALLIANCE_TYPES)}
+#: Stages an alliance row passes through (code = index). Stage 1 (rethink business) and the
+#: search of stage 2 belong to firms (``sim.matching``); a row exists from the partners' agreement.
+STAGES = (
+    "design",          # stage 2 ends: partners agreed, they design goals and contributions
+    "structuring",     # stage 3: contract, governance and shares are settled
+    "implementation",  # stage 4, with periodic evaluations (stage 5)
+    "replacement",     # a member was left alone by a partner's exit and seeks a replacement
+    "dissolved",       # ended (see ``end_cause``)
+)
+STAGE = {name: code for code, name in enumerate(STAGES)}
 
 #: name -> (dtype, per-member?, fill, meaning)
 ALLIANCE_FIELDS: dict[str, tuple[type, bool, object, str]] = {
@@ -30,7 +39,14 @@ ALLIANCE_FIELDS: dict[str, tuple[type, bool, object, str]] = {
     "members": (np.int64, True, -1, "firm rows of members, -1 for empty seats"),
     "initiator_id": (np.int64, False, -1, "firm id of the seeker that proposed the alliance (keys its draws)"),
     "share": (float, True, 0.0, "member's share of alliance costs"),
-    "start_month": (np.int64, False, -1, "month formed"),
+    "stage": (np.int64, False, 0, "code in STAGES"),
+    "search_month": (np.int64, False, -1, "month the initiator began searching for a partner"),
+    "agreed_month": (np.int64, False, -1, "month the partners agreed (design began)"),
+    "structuring_month": (np.int64, False, -1, "month structuring began, -1 if never reached"),
+    "start_month": (np.int64, False, -1, "month implementation began (the alliance formed), -1 if never reached"),
+    "vacant_since": (np.int64, False, -1, "month the alliance was left with one member, -1 otherwise"),
+    "evaluations": (np.int64, False, 0, "evaluations so far (stage 5)"),
+    "repairs": (np.int64, False, 0, "relationships repaired after trust fell below the exit threshold"),
     "end_month": (np.int64, False, -1, "month ended, -1 while active"),
     "end_cause": (np.int64, False, -1, "code in END_CAUSES, -1 while active"),
     "formality": (float, False, 0.0, "formality of the agreement, 0-1"),
@@ -112,6 +128,13 @@ def seat_max(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def mean_over_partners(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per seat, the mean of ``values`` over the other valid members."""
+    v = np.where(valid, values, 0.0)
+    others = seat_sum(valid)[:, None] - valid
+    return np.where(others > 0, (seat_sum(v)[:, None] - v) / np.maximum(others, 1), 0.0)
+
+
 class AllianceTable(ColumnTable):
     """Per-alliance state columns (``ALLIANCE_FIELDS``), one row per alliance ever formed.
 
@@ -125,8 +148,17 @@ class AllianceTable(ColumnTable):
                           for name, (dtype, per_member, fill, _) in ALLIANCE_FIELDS.items()}, capacity)
 
     def active_rows(self) -> np.ndarray:
-        """Rows of running alliances."""
+        """Rows of alliances not yet dissolved (in any stage)."""
         return np.flatnonzero(self.active[: self.n])
+
+    def rows_in(self, stage: str) -> np.ndarray:
+        """Rows of alliances in ``stage`` (a name in ``STAGES``)."""
+        return np.flatnonzero(self.stage[: self.n] == STAGE[stage])
+
+    def running(self, alliance_id: np.ndarray) -> np.ndarray:
+        """Whether each id (``-1`` = none) is an alliance in implementation: its members are allied."""
+        aid = np.asarray(alliance_id)
+        return (aid >= 0) & (self.stage[np.maximum(aid, 0)] == STAGE["implementation"])
 
     def size(self, rows: np.ndarray) -> np.ndarray:
         """Number of members of each alliance in ``rows``."""

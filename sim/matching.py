@@ -26,12 +26,10 @@ from typing import Callable
 
 import numpy as np
 
+from sim import alliance_types
 from sim.alliance_table import seat_max
-from sim.params import ALLIANCE_TYPES
 from sim.population import FirmTable
 from sim.rng import Stream
-
-FINANCE, TECHNOLOGY, MARKET_ACCESS, KNOW_HOW = range(4)
 
 #: A candidate source: (model, seeker rows) -> (candidate rows (S x m, -1 = none), trust bonus (S x m)).
 CandidateSource = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -48,12 +46,10 @@ class Proposals:
     brokered: np.ndarray   # initial-trust bonus from a broker
 
 
-def type_need(firms: FirmTable, rows: np.ndarray, enabled: np.ndarray) -> np.ndarray:
-    """Need for each alliance type (columns in ``ALLIANCE_TYPES`` order) from resource gaps."""
-    gaps = 1.0 - firms.resources[rows]
-    need = np.stack([gaps[:, FINANCE], gaps[:, MARKET_ACCESS],
-                     0.5 * (gaps[:, TECHNOLOGY] + gaps[:, KNOW_HOW])], axis=1)
-    return np.where(enabled[None, :], need, -np.inf)
+def type_need(firms: FirmTable, rows: np.ndarray, enabled: list) -> np.ndarray:
+    """Need for each alliance type (columns in registry order) from resource gaps; -inf for types
+    not in ``enabled``. Each type's own rule says which gap it fills (``sim.alliance_types``)."""
+    return alliance_types.need(1.0 - firms.resources[rows], enabled)
 
 
 def pressure(firms: FirmTable, rows: np.ndarray) -> np.ndarray:
@@ -105,7 +101,14 @@ def choose_seekers(firms: FirmTable, month: int, sc, draws: Stream, cash_target_
     w_gap = np.where(planned, sc.planned_gap_focus, sc.weight_gap)
     w_press = np.where(planned, 1.0 - sc.planned_gap_focus, sc.weight_pressure)
     p = sc.p_seek_max * firms.cooperativeness[rows] * (w_gap * gap + w_press * press)
-    return rows[draws.uniform(month, firms.firm_id[rows], "seek") < p]
+    # A search that began in an earlier month goes on (stage 2 takes time) while the firm can pay for it.
+    searching = (firms.seeking_since[rows] >= 0) & (month - firms.seeking_since[rows] < sc.max_search_months)
+    return rows[(draws.uniform(month, firms.firm_id[rows], "seek") < p) | searching]
+
+
+def mean_cooperativeness(fc) -> float:
+    """Population mean of the propensity to cooperate (mean of its Beta distribution)."""
+    return fc.cooperativeness_a / (fc.cooperativeness_a + fc.cooperativeness_b)
 
 
 def local_market(firms: FirmTable, rows: np.ndarray, n_localities: int) -> np.ndarray:
@@ -162,36 +165,51 @@ def _referrals(firms: FirmTable, seekers: np.ndarray, k: int, month: int, draws:
 
 
 def score(firms: FirmTable, judge: np.ndarray, other: np.ndarray, kind: np.ndarray, tie: np.ndarray,
-          sc, noise: np.ndarray, half_volume: float, cash_target_months: float) -> np.ndarray:
+          sc, noise: np.ndarray, tc, cash_target_months: float, mean_cooperativeness: float) -> np.ndarray:
     """How attractive ``other`` is as a partner for ``judge`` in an alliance of type ``kind``.
 
-    ``compat + complementarity + capability + reputation + economic potential + tie``, each weighted, plus
-    perception noise (already scaled). Shapes broadcast (seekers x candidates).
+    ``compat + complementarity + capability + reputation + economic potential + tie + trustworthiness``,
+    each weighted and divided by the sum of the five criteria's weights (a weighted mean on the
+    criteria's 0-1 scale, so that a weight changes what counts, not how selective firms are),
+    plus perception noise (already scaled, in those units). Trustworthiness is the candidate's
+    cooperativeness as the judge perceives it, less the population mean: a judge of capability
+    ``c`` sees ``c`` of the candidate's departure from the mean (due diligence), so capable firms
+    choose partners less likely to cheat. Shapes broadcast (seekers x candidates).
     """
     o = np.maximum(other, 0)
     compat = 1.0 - np.abs(firms.goal[judge] - firms.goal[o])
-    volume = firms.input_cost_share[o] * firms.base_revenue[o]
-    strength = np.select(
-        [kind == 0, kind == 1],
-        [volume / (volume + half_volume), firms.resources[o, MARKET_ACCESS]],
-        0.5 * (firms.resources[o, TECHNOLOGY] + firms.resources[o, KNOW_HOW]))
+    strength = alliance_types.partner_strength(firms, o, kind, tc)
     reputation = np.exp(-firms.opportunism_detected[o].astype(float))
     total = (sc.weight_compatibility * compat + sc.weight_complementarity * strength
              + sc.weight_capability * firms.capability[o] + sc.weight_reputation * reputation
              + sc.weight_economic_potential * cash_health(firms, o, cash_target_months)
-             + sc.weight_prior_tie * tie + noise)
+             + sc.weight_prior_tie * tie
+             + sc.weight_trustworthiness * firms.capability[judge] * (firms.cooperativeness[o] - mean_cooperativeness)
+             ) / criteria_weight(sc) + noise
     return np.where(other >= 0, total, -np.inf)
+
+
+def criteria_weight(sc) -> float:
+    """Sum of the weights of the five partner criteria (compatibility, complementarity, capability,
+    reputation, economic potential): the score's scale (1 when all five are 0)."""
+    total = (sc.weight_compatibility + sc.weight_complementarity + sc.weight_capability + sc.weight_reputation
+             + sc.weight_economic_potential)
+    return total if total > 0 else 1.0
 
 
 def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource],
                   draws: Stream, joinable: np.ndarray | None = None,
-                  draws_sources: Stream | None = None, free: np.ndarray | None = None) -> Proposals:
+                  draws_sources: Stream | None = None, free: np.ndarray | None = None,
+                  kinds: np.ndarray | None = None) -> Proposals:
     """Stage 2: candidates, scoring and mutual consent; returns agreed proposals.
 
-    ``joinable`` marks allied firms whose (cluster) alliance has a free seat: a
-    seeker may propose to them to join that group. ``draws_sources`` draws the
-    perception noise on candidates from extra sources. Every draw is keyed by the
-    seeker, the month and the candidate's column.
+    ``joinable`` gives, per firm, the type code of its alliance when that alliance takes new
+    members and has a free seat (-1 otherwise): a seeker of that type may propose to it to
+    join that group. ``draws_sources`` draws the
+    perception noise on candidates from extra sources. ``kinds`` gives a seeker's
+    wanted type where it is >= 0 (a member seeking a replacement partner); other
+    seekers want the type of their largest gap. Every draw is keyed by the seeker,
+    the month and the candidate's column.
     """
     firms: FirmTable = model.firms
     sc = cfg.search
@@ -199,16 +217,18 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     empty = np.zeros(0, dtype=np.int64)
     if len(seekers) == 0:
         return Proposals(empty, empty, empty, np.zeros(0), np.zeros(0))
-    enabled = np.array([t in cfg.structure.types_enabled for t in ALLIANCE_TYPES])
-    kind = np.argmax(type_need(firms, seekers, enabled), axis=1)
+    kind = np.argmax(type_need(firms, seekers, cfg.structure.types_enabled), axis=1)
+    replacing = np.zeros(len(seekers), dtype=bool) if kinds is None else kinds >= 0
+    if kinds is not None:
+        kind = np.where(replacing, kinds, kind)
     pool = free_firms(firms, month, sc.min_age_months) if free is None else free
     if joinable is not None:  # and allied firms whose group has a free seat
         n = firms.n
-        pool = np.union1d(pool, np.flatnonzero(firms.alive[:n] & joinable[:n]))
+        pool = np.union1d(pool, np.flatnonzero(firms.alive[:n] & (joinable[:n] >= 0)))
 
     k = max(sc.n_candidates_planned, sc.n_candidates_opportunistic)
     k_ref = int(round(sc.share_referrals * k))
-    contacts = _random_contacts(firms, seekers, kind == 0, pool, k - k_ref, month, draws)
+    contacts = _random_contacts(firms, seekers, alliance_types.local(kind), pool, k - k_ref, month, draws)
     ref, ref_tie = _referrals(firms, seekers, k_ref, month, draws)
     cands = [contacts, ref]
     ties = [np.zeros(contacts.shape), ref_tie]
@@ -234,12 +254,12 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     old_enough = month - firms.birth_month[c] >= sc.min_age_months
     valid = ((cand >= 0) & seen & (cand != seekers[:, None]) & firms.alive[c] & (firms.alliance_id[c] < 0)
              & old_enough)
-    if joinable is not None:  # groups: a cluster seeker may join a cluster of its local market with a free seat
-        valid |= (cand >= 0) & seen & joinable[c] & (kind[:, None] == 0)
-    # A cluster is local: same sector and same locality (shared purchasing and assets).
+    if joinable is not None:  # groups: a seeker may join an alliance of the type it seeks with a free seat
+        valid |= (cand >= 0) & seen & (joinable[c] == kind[:, None]) & ~replacing[:, None]
+    # A local type (a cluster) takes partners from the seeker's own market: same sector and locality.
     n_loc = n_localities(firms)
     same_market = local_market(firms, c, n_loc) == local_market(firms, seekers, n_loc)[:, None]
-    valid &= (kind[:, None] != 0) | same_market
+    valid &= ~alliance_types.local(kind)[:, None] | same_market
     # Perception noise on every candidate. Candidates from extra sources (a broker) come
     # with better information, half the noise, drawn from a stream of their own so this
     # stream's draws are the same whether or not a source is registered.
@@ -249,10 +269,11 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     noise[:, :k] = noise_scale * draws.normal(month, seeker_ids, "perception", width=k)
     if width > k:
         noise[:, k:] = 0.5 * noise_scale * draws_sources.normal(month, seeker_ids, "perception", width=width - k)
-    half = cfg.types.cluster_half_volume
+    tc = cfg.types
     cash_target = model.cfg.firms.cash_target_months
-    sc_own = score(firms, seekers[:, None], np.where(valid, cand, -1), kind[:, None], tie, sc, noise, half,
-                   cash_target)
+    mean_coop = mean_cooperativeness(model.cfg.firms)
+    sc_own = score(firms, seekers[:, None], np.where(valid, cand, -1), kind[:, None], tie, sc, noise, tc,
+                   cash_target, mean_coop)
     best = np.argmax(sc_own, axis=1)
     rows = np.arange(s)
     partner = cand[rows, best]
@@ -262,7 +283,56 @@ def find_partners(model, seekers: np.ndarray, cfg, sources: list[CandidateSource
     p = np.maximum(partner, 0)
     back_noise = sc.perception_noise * np.where(firms.planned[p], sc.planned_noise_factor, 1.0) \
         * draws.normal(month, seeker_ids, "consent")
-    back = score(firms, p, seekers, kind, tie[rows, best], sc, back_noise, half, cash_target)
+    back = score(firms, p, seekers, kind, tie[rows, best], sc, back_noise, tc, cash_target, mean_coop)
     agreed = wants & (back >= sc.accept_threshold)
     return Proposals(seekers[agreed], partner[agreed], kind[agreed], tie[rows, best][agreed],
                      brokered[rows, best][agreed])
+
+
+def serve_in_order(seeker: np.ndarray, partner: np.ndarray, group: np.ndarray, groups: np.ndarray,
+                   seats: np.ndarray) -> np.ndarray:
+    """Which agreed proposals stand when they are served one by one in the given order.
+
+    Served in order, a proposal fails if its seeker is already taken; one to a member of a
+    group (``group`` >= 0; ``seats`` free seats per alliance in ``groups``, sorted) takes
+    the seeker into it while a seat is left; one to a free firm takes both firms unless
+    the partner is taken. That loop is computed in rounds of whole-array operations: a
+    proposal is decided once no earlier undecided proposal shares a firm (or a group)
+    with it, since only those can change its outcome, and proposals whose firm is taken
+    (or whose group is full) are dropped; each round decides at least the earliest one.
+
+    Returns:
+        A mask over the proposals (in serving order) of those that stand.
+    """
+    count = len(seeker)
+    firm_ids, node = np.unique(np.concatenate([seeker, partner]), return_inverse=True)
+    seeker_node, partner_node = node[:count], node[count:]
+    joins = group >= 0
+    group_index = np.where(joins, np.searchsorted(groups, group), 0)
+    room = np.append(np.asarray(seats, dtype=np.int64), 0)  # a last, empty slot for pairs
+    group_index[~joins] = len(groups)
+    taken = np.zeros(len(firm_ids), dtype=bool)
+    accepted = np.zeros(count, dtype=bool)
+    open_ = np.arange(count)
+    while len(open_):
+        pair = open_[~joins[open_]]
+        first_on_firm = np.full(len(firm_ids), count)
+        np.minimum.at(first_on_firm, seeker_node[open_], open_)
+        np.minimum.at(first_on_firm, partner_node[pair], pair)
+        first_in_group = np.full(len(room), count)
+        np.minimum.at(first_in_group, group_index[open_], open_)
+        ready = (first_on_firm[seeker_node[open_]] == open_) & np.where(
+            joins[open_], first_in_group[group_index[open_]] == open_, first_on_firm[partner_node[open_]] == open_)
+        now = open_[ready]
+        stands = ~taken[seeker_node[now]] & np.where(joins[now], room[group_index[now]] > 0,
+                                                     ~taken[partner_node[now]])
+        won = now[stands]
+        accepted[won] = True
+        taken[seeker_node[won]] = True
+        taken[partner_node[won[~joins[won]]]] = True
+        room[group_index[won[joins[won]]]] -= 1
+        open_ = open_[~ready]
+        lost = taken[seeker_node[open_]] | np.where(joins[open_], room[group_index[open_]] <= 0,
+                                                    taken[partner_node[open_]])
+        open_ = open_[~lost]
+    return accepted

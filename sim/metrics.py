@@ -21,9 +21,10 @@ PANEL_COLUMNS = ["month", "firm_id", "sector", "age_months", "revenue", "costs",
 SURVIVAL_HORIZONS = (12, 24, 36, 60, 120)
 
 ALLIANCE_COLUMNS = ["alliance_id", "members", "size", "type", "formality", "control_behaviour",
-                    "control_output", "control_social", "start_month", "end_month", "end_cause",
+                    "control_output", "control_social", "stage", "search_month", "agreed_month",
+                    "structuring_month", "start_month", "end_month", "end_cause",
                     "goodwill_initial", "competence_initial", "goodwill_final", "competence_final",
-                    "opportunism_detected", "opportunism_undetected", "renegotiations",
+                    "opportunism_detected", "opportunism_undetected", "renegotiations", "evaluations", "repairs",
                     "benefit_total", "cost_total"]
 
 
@@ -38,7 +39,7 @@ def month_record(model) -> dict:
     living = np.flatnonzero(t.alive[:n])
     n_alive = len(living)
     revenue = t.revenue[living]
-    allied = t.alliance_id[living] >= 0
+    allied = model.alliances.table.running(t.alliance_id[living]) if model.alliances else np.zeros(n_alive, bool)
     independent = ~allied
     never_allied = ~t.ever_allied[living]
     n_allied = int(np.count_nonzero(allied))
@@ -60,6 +61,7 @@ def month_record(model) -> dict:
     }
     proc = model.alliances
     rec["seekers"] = proc.seekers_this_month if proc else 0
+    rec["alliances_agreed"] = proc.agreed_this_month if proc else 0
     rec["alliances_formed"] = proc.formed_this_month if proc else 0
     rec["alliances_active"] = int(np.count_nonzero(proc.table.active[: proc.table.n])) if proc else 0
     for cause in END_CAUSES:
@@ -82,7 +84,8 @@ def panel_snapshot(model) -> pd.DataFrame:
         "costs": t.costs[rows],
         "cash": t.cash[rows],
         "alliance_id": t.alliance_id[rows],
-        "allied": t.alliance_id[rows] >= 0,
+        "allied": model.alliances.table.running(t.alliance_id[rows]) if model.alliances
+        else np.zeros(len(rows), dtype=bool),
     })
 
 
@@ -206,7 +209,8 @@ def alliance_end_share(start: np.ndarray, end: np.ndarray, horizon_month: int, w
 
 
 def median_duration(start: np.ndarray, end: np.ndarray, horizon_month: int) -> float | None:
-    """Kaplan-Meier median alliance duration in months (active alliances are censored)."""
+    """Kaplan-Meier median alliance duration in months (active alliances are censored); ``start`` of
+    alliances that reached implementation."""
     from scipy.stats import CensoredData, ecdf
     if len(start) == 0:
         return None
@@ -222,15 +226,17 @@ def alliance_summary(model) -> dict:
     """Alliance outcomes of one run (all zero or None when alliances are disabled)."""
     proc = model.alliances
     if proc is None:
-        return {"alliances_formed": 0, "alliance_end_share_60m": None,
+        return {"alliances_formed": 0, "alliances_agreed": 0, "alliance_end_share_60m": None,
                 "alliance_median_duration_months": None,
                 "alliance_ends_by_cause": dict.fromkeys(END_CAUSES, 0)}
     t = proc.table
     start, end, cause = t.start_month[: t.n], t.end_month[: t.n], t.end_cause[: t.n]
+    formed = start >= 0  # reached implementation (talks that broke down never formed)
     return {
-        "alliances_formed": int(t.n),
+        "alliances_formed": int(formed.sum()),
+        "alliances_agreed": int(t.n),
         "alliance_end_share_60m": alliance_end_share(start, end, model.month),
-        "alliance_median_duration_months": median_duration(start, end, model.month),
+        "alliance_median_duration_months": median_duration(start[formed], end[formed], model.month),
         "alliance_ends_by_cause": {c: int((cause == k).sum()) for k, c in enumerate(END_CAUSES)},
         "opportunism_detected": int(t.opportunism_detected[: t.n].sum()),
         "opportunism_undetected": int(t.opportunism_undetected[: t.n].sum()),

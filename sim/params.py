@@ -20,7 +20,7 @@ from hydra.core.config_store import ConfigStore
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
 
 #: Alliance types and their source of benefit (001): shared purchasing, market access, knowledge.
-ALLIANCE_TYPES = ("cluster", "bridge", "innovation")
+from sim.alliance_types import ALLIANCE_TYPES  # noqa: E402  (the type registry: one list of names)
 
 
 class ConfigError(ValueError):
@@ -188,6 +188,9 @@ class SearchConfig:
                                      "planned firms weigh gaps this much more than pressure (003)")
     min_age_months: int = param(24, 0, 1200, "months", "firms younger than this do not seek partners")
     cooldown_months: int = param(6, 0, 1200, "months", "months after an alliance ends before seeking again")
+    max_search_months: int = param(3, 1, 120, "months",
+                                   "a search goes on, month after month, until a partner agrees or this many "
+                                   "months have passed (stage 2 takes time; 1 = a single month)")
     search_cost: float = param(300.0, 0, 1e7, "currency/month", "cost of a month of searching")
     min_cash_months: float = param(2.0, 0, 120, "months of fixed cost",
                                    "a firm seeks only if its cash covers this buffer (it must afford the search)")
@@ -202,9 +205,16 @@ class SearchConfig:
     weight_economic_potential: float = param(1.5, 0, 10, "score weight",
                                              "partner's financial soundness (000: economic potential)")
     weight_prior_tie: float = param(0.5, 0, 10, "score weight", "bonus for a past partner or a referral")
-    perception_noise: float = param(0.25, 0, 5, "score units", "sd of error in judging a candidate")
+    weight_trustworthiness: float = param(1.0, 0, 10, "score weight",
+                                          "candidate's cooperativeness as the judge perceives it, less the "
+                                          "population mean: seen in proportion to the judge's capability "
+                                          "(due diligence in partner selection, Kale and Singh 2009)")
+    perception_noise: float = param(0.055, 0, 5, "score units",
+                                    "sd of error in judging a candidate (the score is a weighted mean on a 0-1 scale)")
     planned_noise_factor: float = param(0.5, 0, 5, "", "planned seekers judge with this share of the noise")
-    accept_threshold: float = param(1.2, -10, 50, "score", "least score a firm accepts in a partner")
+    accept_threshold: float = param(0.733, -10, 50, "score",
+                                    "least score a firm accepts in a partner (selective: about a third of "
+                                    "seeker-months find one)")
 
 
 @dataclass
@@ -212,6 +222,16 @@ class StructureConfig:
     """Stage 3: contributions, type, formality and control mechanisms, and their costs."""
 
     max_group_size: int = param(2, 2, 20, "firms", "largest alliance; 2 means dyads only")
+    design_months: int = param(1, 0, 120, "months",
+                               "months partners spend designing the alliance after agreeing (stage 2 ends)")
+    structuring_months: int = param(2, 0, 120, "months",
+                                    "months of structuring (contract, governance, shares) before implementation")
+    negotiation_breakdown: float = param(0.05, 0, 1, "probability/month",
+                                         "monthly chance talks break down during design and structuring, at zero "
+                                         "mean capability and no goal misfit; x (1 - capability) x (1 + misfit)")
+    replacement_months: int = param(3, 0, 120, "months",
+                                    "months a member left alone by a partner's exit may seek a replacement before "
+                                    "the alliance ends as partner_exit; 0 ends it at once")
     types_enabled: list = param(["cluster", "bridge", "innovation"], item_type=str,
                                 doc="alliance types that can form")
     contribution_rule: str = param("equal", choices=("equal", "proportional"),
@@ -271,6 +291,8 @@ class BehaviourConfig:
     detection_behaviour: float = param(0.6, 0, 1, "probability", "detection by full behaviour control")
     detection_output: float = param(0.4, 0, 1, "probability", "detection by full output control")
     detection_social: float = param(0.2, 0, 1, "probability", "detection by full social control")
+    detection_capability: float = param(0.3, 0, 1, "probability",
+                                        "detection added by members of full alliance capability (monitoring skill)")
     harm: float = param(0.5, 0, 1, "share", "share of a partner's monthly benefit lost to one opportunistic act")
 
 
@@ -315,6 +337,10 @@ class EvaluationConfig:
     renegotiation_success: float = param(0.8, 0, 1, "probability",
                                          "chance a renegotiation succeeds with full capability or full goodwill")
     control_step: float = param(0.2, 0, 1, "0-1", "change of control intensity in a renegotiation")
+    repair_success: float = param(0.5, 0, 1, "probability",
+                                  "chance members of full capability repair a relationship whose trust fell below "
+                                  "the exit threshold (x mean capability; conflict resolution, Kale and Singh 2009)")
+    repair_trust: float = param(0.15, 0, 1, "0-1", "trust above the exit threshold a repair restores")
     capability_learning: float = param(0.05, 0, 1, "share",
                                        "share of the gap to full capability closed per evaluation (weak, 003)")
 

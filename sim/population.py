@@ -14,6 +14,7 @@ from sim.columns import ColumnTable
 
 #: Resource dimensions named in the five-stage model paper (000).
 RESOURCE_DIMENSIONS = ("finance", "technology", "market_access", "know_how")
+FINANCE, TECHNOLOGY, MARKET_ACCESS, KNOW_HOW = range(len(RESOURCE_DIMENSIONS))
 
 #: Largest workforce of a micro firm besides the owner (0-10 employees).
 MAX_WORKERS = 10
@@ -63,6 +64,7 @@ FIELDS: dict[str, tuple[type, tuple, object, str]] = {
     "alliance_id": (np.int64, (), -1, "current alliance, -1 if none"),
     "alliances_joined": (np.int64, (), 0, "alliances joined so far (experience)"),
     "last_alliance_end": (np.int64, (), -10_000, "month the firm's last alliance ended"),
+    "seeking_since": (np.int64, (), -1, "month the firm began its current search for a partner, -1 if not searching"),
     "opportunism_detected": (np.int64, (), 0, "opportunistic acts of this firm detected by partners"),
     "past_partners": (np.int64, (PAST_PARTNERS,), -1, "rows of the most recent partners (referrals, ties)"),
     "ever_allied": (bool, (), False, "has been in an alliance"),

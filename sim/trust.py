@@ -33,17 +33,31 @@ def initial_competence(partner_capability, tie, tc, brokered=0.0) -> np.ndarray:
                          partner_capability, tie, brokered)
 
 
-def choose_control(mean_goodwill: np.ndarray, formality: np.ndarray, sc) -> tuple[np.ndarray, ...]:
+def relational_risk(capability: np.ndarray, partner_cooperativeness: np.ndarray, mean_cooperativeness: float
+                    ) -> np.ndarray:
+    """How risky a deal looks to the firms structuring it, relative to an average partner (1).
+
+    Members of alliance capability ``c`` see the partner's true propensity to cheat in
+    proportion to ``c`` and the average otherwise: ``(1 - c) + c (1 - coop) / (1 - mean coop)``.
+    Capable firms fit control to the deal's risk (Kale and Singh 2009: governance design);
+    on average the risk is unchanged, so capability moves control, not its mean price.
+    """
+    scaled = (1.0 - partner_cooperativeness) / max(1.0 - mean_cooperativeness, 1e-9)
+    return (1.0 - capability) + capability * scaled
+
+
+def choose_control(mean_goodwill: np.ndarray, formality: np.ndarray, sc, risk: np.ndarray | float = 1.0
+                   ) -> tuple[np.ndarray, ...]:
     """Behaviour, output and social control chosen at formation.
 
-    Total control ``c = intensity * (base + substitution * (1 - goodwill))`` (trust and
-    control substitute). Each formal mechanism (behaviour and output control) is set
+    Total control ``c = intensity * (base + substitution * (1 - goodwill) * risk)`` (trust and
+    control substitute; ``risk`` from ``relational_risk``, 1 for an average partner). Each formal mechanism (behaviour and output control) is set
     to the formal part ``c * formality``, informal social control to ``c * (1 - formality)``:
     a formal contract adds both monitoring of conduct and of results, so formality
     raises total control (an assumption, documented in docs/ODD.md).
     """
     total = np.clip(sc.control_intensity * (sc.control_base + sc.control_trust_substitution
-                                            * (1.0 - mean_goodwill)), 0.0, 1.0)
+                                            * (1.0 - mean_goodwill) * risk), 0.0, 1.0)
     formal = total * formality
     return formal, formal, total * (1.0 - formality)
 
@@ -68,10 +82,13 @@ def formal_control(formality: np.ndarray, cb: np.ndarray, co: np.ndarray) -> np.
     return formality * 0.5 * (cb + co)
 
 
-def detection_probability(cb: np.ndarray, co: np.ndarray, cs: np.ndarray, bc) -> np.ndarray:
-    """Chance an opportunistic act is noticed: independent channels, base plus each control."""
+def detection_probability(cb: np.ndarray, co: np.ndarray, cs: np.ndarray, bc,
+                          capability: np.ndarray | float = 0.0) -> np.ndarray:
+    """Chance an opportunistic act is noticed: independent channels, base plus each control,
+    plus the members' monitoring skill (``detection_capability`` x their mean capability)."""
     miss = ((1.0 - bc.detection_base) * (1.0 - bc.detection_behaviour * cb)
-            * (1.0 - bc.detection_output * co) * (1.0 - bc.detection_social * cs))
+            * (1.0 - bc.detection_output * co) * (1.0 - bc.detection_social * cs)
+            * (1.0 - bc.detection_capability * capability))
     return 1.0 - miss
 
 

@@ -146,7 +146,7 @@ def test_alliances_end_for_more_than_one_cause(default_summaries):
 def test_survival_band_holds_with_alliances_on(default_summaries, key, band):
     """Cohort survival, mean over seeds 0-4 with alliances on, stays in INEGI's band (whole band = tolerance)."""
     values = np.array([s[key] for s in default_summaries], dtype=float)
-    assert all(s["share_allied_mean"] > 0.1 for s in default_summaries), "expected >10% of firms allied on average"
+    assert all(s["share_allied_mean"] > 0.05 for s in default_summaries), "expected >5% of firms allied on average"
     lo, hi = band
     assert lo <= values.mean() <= hi, (
         f"expected mean {key} over seeds 0-4 with alliances on in [{lo}, {hi}], got {values.mean():.4f} "
@@ -167,7 +167,8 @@ def test_run_folder_alliance_table_has_required_columns(tmp_path):
                 "competence_initial", "competence_final", "opportunism_detected", "opportunism_undetected"]
     missing = [c for c in required if c not in df.columns]
     assert not missing, f"expected alliance table columns {required}; missing {missing}"
-    assert len(df) == summary["alliances_formed"] > 0, "expected one row per alliance formed"
+    assert len(df) == summary["alliances_agreed"] >= summary["alliances_formed"] > 0, (
+        "expected one row per agreement, implemented or not")
     assert df["alliance_id"].is_unique
     assert all(len(m) >= 2 for m in df["members"]), "expected every alliance to list at least two member ids"
     assert set(df["type"]) <= {"cluster", "bridge", "innovation"}

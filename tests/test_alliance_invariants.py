@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import AllianceModel
-from sim.alliance_table import END_CAUSES
+from sim.alliance_table import CAUSE, END_CAUSES, STAGE
 from sim.lifecycle import LEDGER_ITEMS
 from tests.conftest import small_config
 
@@ -39,13 +39,18 @@ def check_month(m: AllianceModel, before: dict) -> dict:
     active = t.active[:na]
     where = f"month {month} (seed {m.cfg.seed})"
 
-    # Group sizes: every running alliance has 2..max_group_size members.
+    # Group sizes: every alliance not dissolved has 2..max_group_size members, except one whose
+    # last member seeks a replacement partner (exactly one member).
     size = (members >= 0).sum(axis=1)
     gmax = m.cfg.alliances.structure.max_group_size
+    stage = t.stage[:na]
+    alone = stage == STAGE["replacement"]
     assert members.shape[1] == gmax, f"{where}: expected {gmax} seats per alliance, got {members.shape[1]}"
-    assert np.all(size[active] >= 2) and np.all(size[active] <= gmax), (
+    assert np.all(size[active & ~alone] >= 2) and np.all(size[active] <= gmax), (
         f"{where}: expected every active alliance to have 2..{gmax} members, got sizes "
-        f"{sorted(set(size[active].tolist()))}")
+        f"{sorted(set(size[active & ~alone].tolist()))}")
+    assert np.all(size[alone] == 1), f"{where}: expected one member in alliances seeking a replacement"
+    assert np.all(active == (stage != STAGE["dissolved"])), f"{where}: expected active == not dissolved"
 
     # Each firm sits at most once among the seats of running alliances.
     seated = members[active][members[active] >= 0]
@@ -73,10 +78,22 @@ def check_month(m: AllianceModel, before: dict) -> dict:
     assert np.all(alive[seated]), f"{where}: expected every seated firm of an active alliance to be alive"
 
     # End records: dissolved alliances carry a valid cause and end_month >= start_month; active ones none.
-    start, end, cause = t.start_month[:na], t.end_month[:na], t.end_cause[:na]
+    # Stages in order: agreement, then (after the months of talks) implementation, then the end.
+    agreed, start, end, cause = t.agreed_month[:na], t.start_month[:na], t.end_month[:na], t.end_cause[:na]
     ended = ~active
-    assert np.all((start >= 1) & (start <= month)), f"{where}: expected start months in [1, {month}]"
-    assert np.all(end[ended] >= start[ended]) and np.all(end[ended] <= month), (
+    sc = m.cfg.alliances.structure
+    talks = sc.design_months + sc.structuring_months
+    assert np.all((agreed >= 1) & (agreed <= month)), f"{where}: expected agreement months in [1, {month}]"
+    formed = start >= 0
+    assert np.all(start[formed] == agreed[formed] + talks), (
+        f"{where}: expected implementation to begin {talks} months after agreement")
+    negotiating = np.isin(stage, (STAGE["design"], STAGE["structuring"]))
+    assert np.all(~formed[negotiating]), f"{where}: expected alliances in talks not to be implemented yet"
+    assert np.all(formed[np.isin(stage, (STAGE["implementation"], STAGE["replacement"]))])
+    never = ended & ~formed
+    assert np.all(np.isin(cause[never], (CAUSE["negotiation_failed"], CAUSE["partner_exit"]))), (
+        f"{where}: expected alliances ended before implementation to end in talks or by a partner's exit")
+    assert np.all(end[ended] >= np.where(formed, start, agreed)[ended]) and np.all(end[ended] <= month), (
         f"{where}: expected start_month <= end_month <= current month for dissolved alliances")
     assert np.all((cause[ended] >= 0) & (cause[ended] < len(END_CAUSES))), (
         f"{where}: expected a valid end cause code for every dissolved alliance, got "
@@ -220,10 +237,13 @@ def test_monthly_series_add_up_to_the_alliance_table(seed):
     m = AllianceModel.from_config(small_config(n=800, months=60, seed=seed))
     m.run_for(60)
     s, series, t = m.summary(), m.series(), m.alliances.table
-    assert int(series["alliances_formed"].sum()) == s["alliances_formed"] == t.n > 0, (
-        f"expected series formations {int(series['alliances_formed'].sum())} == alliances formed {t.n}")
+    implemented = int((t.start_month[: t.n] >= 0).sum())
+    assert int(series["alliances_formed"].sum()) == s["alliances_formed"] == implemented > 0, (
+        f"expected series formations {int(series['alliances_formed'].sum())} == alliances implemented {implemented}")
+    assert s["alliances_agreed"] == t.n >= implemented, "expected one table row per agreement"
     for cause, k in s["alliance_ends_by_cause"].items():
         assert int(series[f"ended_{cause}"].sum()) == k, (
             f"expected series ended_{cause} to sum to the table's {k}, got {int(series[f'ended_{cause}'].sum())}")
     assert int(series["alliances_active"].iloc[-1]) == int(t.active[: t.n].sum())
-    assert (series["seekers"] >= series["alliances_formed"]).all(), "expected at most one new alliance per seeker"
+    assert (series["seekers"] >= series["alliances_agreed"]).all(), "expected at most one new agreement per seeker"
+    assert int(series["alliances_agreed"].sum()) == t.n

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import AllianceModel, alliance_types, metrics, trust
-from sim.lifecycle import serve_in_order
-from sim.alliance_table import CAUSE, seat_all, seat_any, seat_max, seat_min, seat_sum
+from sim.matching import serve_in_order
+from sim.alliance_table import CAUSE, mean_over_partners, seat_all, seat_any, seat_max, seat_min, seat_sum
 from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
 from tests.conftest import small_config
 
@@ -166,7 +166,7 @@ def test_cluster_saving_counts_only_seated_members():
 def test_mean_over_partners_excludes_self_and_empty_seats():
     v = np.array([[1.0, 3.0, 9.0], [2.0, 4.0, 100.0]])
     valid = np.array([[True, True, True], [True, True, False]])
-    out = alliance_types.mean_over_partners(v, valid)
+    out = mean_over_partners(v, valid)
     np.testing.assert_allclose(out[0], [6.0, 5.0, 2.0])
     np.testing.assert_allclose(out[1, :2], [4.0, 2.0])
 
@@ -254,7 +254,7 @@ def test_broker_candidate_source_forms_alliances_with_higher_initial_goodwill():
         assert broker.calls > 0, "expected the search to consult the broker"
         t = m.alliances.table
         for a in range(t.n):
-            key = (int(t.start_month[a]), int(t.members[a, 0]), int(t.members[a, 1]))
+            key = (int(t.agreed_month[a]), int(t.members[a, 0]), int(t.members[a, 1]))
             (brokered_gw if key in broker.offered else other_gw).append(t.goodwill_initial[a])
         with_gw.extend(m.alliance_table()["goodwill_initial"])
     assert len(brokered_gw) > 50, f"expected >50 alliances formed with offered candidates, got {len(brokered_gw)}"

@@ -191,7 +191,7 @@ def test_larger_cluster_savings_raise_the_uplift_on_every_seed(tmp_path):
     per living firm moves little in a world this small (weaker firms now
     survive), so it is not asserted.
     """
-    only_cluster = ("alliances.structure.types_enabled=[cluster]",)
+    only_cluster = ("alliances.structure.types_enabled=[cluster]", "alliances.search.p_seek_max=0.08")
     low, low_table = run_uplift(tmp_path / "low", *only_cluster, "alliances.types.cluster_max_savings=0.03")
     high, high_table = run_uplift(tmp_path / "high", *only_cluster, "alliances.types.cluster_max_savings=0.15")
     gain = high_table["uplift_revenue_per_initial_firm"] - low_table["uplift_revenue_per_initial_firm"]

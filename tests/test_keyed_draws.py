@@ -140,6 +140,6 @@ def test_policy_arms_share_every_draw_of_firms_alive_in_both(monkeypatch, policy
         assert np.array_equal(fb[col].to_numpy(), fa[col].to_numpy()), f"expected identical entrants ({col})"
     # Before the window the two worlds are the same world.
     tb, ta = base.alliance_table(), arm.alliance_table()
-    before_b = tb[tb.start_month < 10][["start_month", "members", "type"]]
-    before_a = ta[ta.start_month < 10][["start_month", "members", "type"]]
+    before_b = tb[tb.agreed_month < 10][["agreed_month", "members", "type"]]
+    before_a = ta[ta.agreed_month < 10][["agreed_month", "members", "type"]]
     assert before_b.astype(str).equals(before_a.astype(str))

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from sim import AllianceModel, ConfigError, load_config
-from sim.alliance_table import TYPE
+from sim.alliance_types import TYPE
 from sim.params import INSTRUMENT_KINDS
 from sim.policies import REGISTRY
 from sim.policies.training import first_by_priority
@@ -164,9 +164,10 @@ def rows_for(m: AllianceModel, firm_ids) -> np.ndarray:
 
 
 def memberships(m: AllianceModel) -> pd.DataFrame:
-    """One row per (alliance, member): firm_id, alliance type, start and end month (-1 = active)."""
+    """One row per (alliance, member): firm_id, alliance type, agreement, start (-1 = talks never
+    completed) and end month (-1 = active)."""
     a = m.alliance_table()
-    out = a[["alliance_id", "members", "type", "start_month", "end_month"]].explode("members")
+    out = a[["alliance_id", "members", "type", "agreed_month", "start_month", "end_month"]].explode("members")
     return out.rename(columns={"members": "firm_id"}).astype({"firm_id": "int64"})
 
 
@@ -177,6 +178,7 @@ def allied_at_month_start(m: AllianceModel, firm_ids, months) -> np.ndarray:
     start of month t a firm is allied iff an alliance of it started before t and ended at t or later.
     """
     ms = memberships(m)
+    ms = ms[ms["start_month"] >= 0]
     by_firm = {f: g[["start_month", "end_month"]].to_numpy() for f, g in ms.groupby("firm_id")}
     out = []
     for f, t in zip(firm_ids, months):
@@ -222,14 +224,14 @@ def test_instrument_pays_out_within_window_and_budget(instrument):
 
 # ------------------------------------------------------------------ formation grant
 def test_formation_grant_pays_cash_only_to_members_of_alliances_formed_that_month():
-    """Each grant row is cash, paid in the month an alliance of that firm formed, and equals
+    """Each grant row is cash, paid in the month an alliance of that firm was agreed, and equals
     grant_share x (formation_cost + formation_cost_formal x formality) of that alliance."""
     for seed in SEEDS[:3]:
         m, _, _ = world("formation_grant", seed)
         led = ledger_of(m, "formation_grant")
         assert set(led["form"]) == {"cash"}, f"seed {seed}: expected only cash grants, got {set(led['form'])}"
         ms = memberships(m).merge(m.alliance_table()[["alliance_id", "formality"]], on="alliance_id")
-        hit = led.merge(ms, left_on=["firm_id", "month"], right_on=["firm_id", "start_month"], how="left")
+        hit = led.merge(ms, left_on=["firm_id", "month"], right_on=["firm_id", "agreed_month"], how="left")
         missing = hit[hit["alliance_id"].isna()]
         assert missing.empty, (f"seed {seed}: expected every grant to go to a member of an alliance formed "
                                f"that month; {len(missing)} did not, e.g. {missing.head(3).to_dict('records')}")
@@ -287,10 +289,11 @@ def test_matchmaking_raises_initial_goodwill_of_alliances_formed_in_window():
 
 
 def test_brokered_partners_are_old_enough_to_ally():
-    """No alliance member is younger than alliances.search.min_age_months when the alliance forms."""
+    """No alliance member is younger than alliances.search.min_age_months when the alliance is agreed."""
     m, _, _ = world("matchmaking", SEEDS[0])
     ms = memberships(m)
-    age = ms["start_month"].to_numpy() - m.firms.birth_month[rows_for(m, ms["firm_id"])]
+    ms = ms[ms.groupby(level=0).cumcount() < 2]  # the two founders (a replacement partner joins later)
+    age = ms["agreed_month"].to_numpy() - m.firms.birth_month[rows_for(m, ms["firm_id"])]
     young = int((age < m.cfg.alliances.search.min_age_months).sum())
     assert young == 0, f"expected no member younger than min_age_months at formation, got {young}"
 
@@ -663,10 +666,11 @@ def test_world_is_identical_before_the_window_opens(instrument):
     pre_b, pre_p = sb[sb["month"] < 30], sp[sp["month"] < 30]
     assert pre_b["seekers"].sum() > 0, "expected partner search before the window (the test needs it)"
     pd.testing.assert_frame_equal(pre_b, pre_p, check_exact=True, obj=f"series before the window ({instrument})")
-    cols = ["start_month", "type", "goodwill_initial", "formality"]
+    cols = ["agreed_month", "type", "goodwill_initial", "formality"]
     ab, ap = b.alliance_table(), p.alliance_table()
-    ab, ap = ab[ab["start_month"] < 30], ap[ap["start_month"] < 30]
-    assert len(ab) == len(ap) and ab[cols].equals(ap[cols]) and list(ab["members"]) == list(ap["members"]), (
+    ab, ap = ab[ab["agreed_month"] < 30], ap[ap["agreed_month"] < 30]
+    founders = [list(ids[:2]) for ids in ab["members"]], [list(ids[:2]) for ids in ap["members"]]  # replacements join later
+    assert len(ab) == len(ap) and ab[cols].equals(ap[cols]) and founders[0] == founders[1], (
         f"expected the same alliances formed before month 30 with {instrument}")
     assert (p.ledger.table()["month"] >= 30).all(), "expected no payment before the window"
 

@@ -33,7 +33,8 @@ from tests.conftest import PROJECT_ROOT, fault_env, run_cli
 SWEEP_FILES = sorted(p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
 
 #: A small world for every sweep job; alliances form from month 24, so 36 months see some.
-SHRINK = ("firms.n_firms=80", "months=36", "experiment.n_seeds=2")
+SHRINK = ("firms.n_firms=80", "months=36", "experiment.n_seeds=2",
+          "alliances.search.p_seek_max=0.2")  # enough alliances in so small a world for every outcome
 
 #: The experiment each sweep file runs (uplift unless listed).
 SWEEP_KIND = {"policy_budget": "policy_compare"}

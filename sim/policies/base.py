@@ -88,7 +88,7 @@ class Policy:
         if e.sectors:
             ok &= np.isin(t.sector[rows], list(e.sectors))
         if e.allied != "any":
-            allied = t.alliance_id[rows] >= 0
+            allied = m.alliances.table.running(t.alliance_id[rows]) if m.alliances else np.zeros(len(rows), bool)
             ok &= allied if e.allied == "allied" else ~allied
         if e.share < 1.0:
             ok &= self._random_draw(rows) < e.share

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.alliance_table import TYPE
-from sim.params import ALLIANCE_TYPES, param
+from sim.alliance_types import ALLIANCE_TYPES, TYPE
+from sim.params import param
 from sim.policies.base import Policy
 
 

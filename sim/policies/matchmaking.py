@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import matching
-from sim.params import ALLIANCE_TYPES, param
+from sim import alliance_types, matching
+from sim.params import param
 from sim.policies.base import Policy
 
 
@@ -49,7 +49,8 @@ class Matchmaking(Policy):
         bonus = np.zeros((len(seekers), k))
         if not self.active(model.month) or self.remaining() <= 0 or len(seekers) == 0:
             return cand, bonus
-        served = np.flatnonzero(self.eligible(seekers))
+        # Firms looking for an alliance (a member seeking a replacement partner searches on its own).
+        served = np.flatnonzero(self.eligible(seekers) & (self.model.firms.alliance_id[seekers] < 0))
         paid = self.pay(seekers[served], np.full(len(served), self.p.service_cost), "in_kind")
         served = served[paid >= self.p.service_cost]
         firms = model.firms
@@ -59,13 +60,12 @@ class Matchmaking(Policy):
         s_rows = seekers[served]
         screened = pool[self.draws.integers(model.month, firms.firm_id[s_rows], len(pool), "screen",
                                             width=k * self.p.pool_factor)]
-        enabled = np.array([t in model.cfg.alliances.structure.types_enabled for t in ALLIANCE_TYPES])
-        kind = np.argmax(matching.type_need(firms, s_rows, enabled), axis=1)
-        same = (kind[:, None] != 0) | (firms.sector[screened] == firms.sector[s_rows][:, None])
+        kind = np.argmax(matching.type_need(firms, s_rows, model.cfg.alliances.structure.types_enabled), axis=1)
+        same = ~alliance_types.local(kind)[:, None] | (firms.sector[screened] == firms.sector[s_rows][:, None])
         fit = matching.score(firms, s_rows[:, None], np.where(same & (screened != s_rows[:, None]), screened, -1),
                              kind[:, None], np.zeros(screened.shape), model.cfg.alliances.search,
-                             np.zeros(screened.shape), model.cfg.alliances.types.cluster_half_volume,
-                             model.cfg.firms.cash_target_months)
+                             np.zeros(screened.shape), model.cfg.alliances.types,
+                             model.cfg.firms.cash_target_months, matching.mean_cooperativeness(model.cfg.firms))
         best = np.argsort(-fit, axis=1, kind="stable")[:, :k]
         picked = np.take_along_axis(screened, best, axis=1)
         picked = np.where(np.isfinite(np.take_along_axis(fit, best, axis=1)), picked, -1)
