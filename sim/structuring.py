@@ -97,8 +97,8 @@ class Structuring:
             self._open_alliances(rows, props, pairs)
         for i, aid in joins:
             self._join(aid, int(props.seeker[i]), float(props.tie[i]), float(props.brokered[i]))
-        for i, aid in zip(order[replace].tolist(), own[replace].tolist()):
-            self._join(aid, int(props.partner[i]), float(props.tie[i]), float(props.brokered[i]))
+        i = order[replace]
+        self._seat_replacements(own[replace], props.partner[i], props.tie[i], props.brokered[i])
         return rows
 
     def _open_alliances(self, rows: np.ndarray, props: matching.Proposals, idx: np.ndarray) -> None:
@@ -141,42 +141,58 @@ class Structuring:
         self._charge_instalment(rows)
 
     def _join(self, aid: int, firm_row: int, tie: float, brokered: float) -> None:
-        """Seat ``firm_row`` in alliance ``aid`` (a cluster group with a free seat, or one whose
-        last member sought a replacement partner) and charge its formation cost at once.
+        """Seat ``firm_row`` in the free seat of the running group ``aid`` (several may join one
+        group in a month, so joins are seated one by one; they need groups, which are rare)."""
+        t = self.table
+        self._seat(np.array([aid]), np.array([int(np.flatnonzero(t.members[aid] < 0)[0])]), np.array([firm_row]),
+                   np.array([tie]), np.array([brokered]))
 
-        A replacement is a stranger to the member left alone: that member's trust starts
-        afresh, towards the newcomer, and implementation resumes."""
-        cfg, firms, t, month = self.cfg, self.firms, self.table, self.model.month
-        seat = int(np.flatnonzero(t.members[aid] < 0)[0])
-        others = t.members[aid][t.members[aid] >= 0]
+    def _seat_replacements(self, aids: np.ndarray, newcomers: np.ndarray, tie: np.ndarray,
+                           brokered: np.ndarray) -> None:
+        """Seat each newcomer beside the member left alone in ``aids`` (one each) and resume implementation.
+
+        A replacement is a stranger to that member: its trust starts afresh, towards the
+        newcomer (delivery record 1, no strikes), and its next evaluation is a full window away."""
+        if len(aids) == 0:
+            return
+        t, firms, tc = self.table, self.firms, self.cfg.trust
+        m = t.members[aids]
+        old = np.argmax(m >= 0, axis=1)
+        self._seat(aids, np.argmax(m < 0, axis=1), newcomers, tie, brokered)
+        cap = firms.capability[newcomers]
+        t.goodwill[aids, old] = trust.initial_goodwill(cap, tie, tc, brokered)
+        t.competence[aids, old] = trust.initial_competence(cap, tie, tc, brokered)
+        t.delivery[aids, old] = 1.0
+        t.stage[aids] = STAGE["implementation"]
+        t.vacant_since[aids] = -1
+        t.strikes[aids] = 0
+        t.last_eval_month[aids] = self.model.month
+
+    def _seat(self, aids: np.ndarray, seats: np.ndarray, newcomers: np.ndarray, tie: np.ndarray,
+              brokered: np.ndarray) -> None:
+        """Seat ``newcomers`` in the free ``seats`` of running alliances ``aids`` (distinct) at once, without
+        talks: a clean seat, trust in the others from their mean capability, the formation fee at the
+        alliance's formality paid at once; shares and expected benefits recomputed."""
+        cfg, firms, t = self.cfg, self.firms, self.table
+        m = t.members[aids]
+        valid = m >= 0
+        partner_cap = seat_sum(np.where(valid, firms.capability[np.maximum(m, 0)], 0.0)) / seat_sum(valid)
         for name, (_, per_member, fill, _) in ALLIANCE_FIELDS.items():
             if per_member:  # a vacated seat keeps its last occupant's record until now
-                getattr(t, name)[aid, seat] = fill
-        t.members[aid, seat] = firm_row
-        tc = cfg.trust
-        partner_cap = firms.capability[others].mean()
-        t.goodwill[aid, seat] = trust.initial_goodwill(partner_cap, tie, tc, brokered)
-        t.competence[aid, seat] = trust.initial_competence(partner_cap, tie, tc, brokered)
-        if t.stage[aid] == STAGE["replacement"]:
-            old = int(np.flatnonzero(t.members[aid] == others[0])[0])
-            cap = firms.capability[firm_row]
-            t.goodwill[aid, old] = trust.initial_goodwill(cap, tie, tc, brokered)
-            t.competence[aid, old] = trust.initial_competence(cap, tie, tc, brokered)
-            t.delivery[aid, old] = 1.0
-            t.stage[aid] = STAGE["implementation"]
-            t.vacant_since[aid] = -1
-            t.strikes[aid] = 0
-            t.last_eval_month[aid] = month
-        firms.alliance_id[firm_row] = aid
-        self.member_ids[aid].append(int(firms.firm_id[firm_row]))
-        firms.ever_allied[firm_row] = True
-        firms.alliances_joined[firm_row] += 1
-        rows = np.array([aid])
-        self._set_shares(rows)
-        t.expected_benefit[rows] = alliance_types.expected_benefit(firms, t, rows, cfg.types)
-        fee = trust.formation_fee(t.formality[aid], cfg.structure)
-        self._charge(np.array([firm_row]), np.array([fee]), "formation_cost")
-        t.cost_total[aid] += fee
+                getattr(t, name)[aids, seats] = fill
+        t.members[aids, seats] = newcomers
+        t.goodwill[aids, seats] = trust.initial_goodwill(partner_cap, tie, cfg.trust, brokered)
+        t.competence[aids, seats] = trust.initial_competence(partner_cap, tie, cfg.trust, brokered)
+        firms.alliance_id[newcomers] = aids
+        for aid, fid in zip(aids.tolist(), firms.firm_id[newcomers].tolist()):
+            self.member_ids[aid].append(int(fid))
+        firms.ever_allied[newcomers] = True
+        firms.alliances_joined[newcomers] += 1
+        self._set_shares(aids)
+        t.expected_benefit[aids] = alliance_types.expected_benefit(firms, t, aids, cfg.types)
+        fee = trust.formation_fee(t.formality[aids], cfg.structure)
+        self._charge(newcomers, fee, "formation_cost")
+        t.cost_total[aids] += fee
 
     def _set_shares(self, rows: np.ndarray) -> None:
         """Members' shares of alliance costs: equal, or in proportion to expected revenue."""
