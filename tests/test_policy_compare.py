@@ -12,6 +12,7 @@ import pytest
 
 import sim.config
 from experiments import policy_compare
+from experiments.policy_terms import LABELS
 from sim import AllianceModel, load_config
 from sim.params import INSTRUMENT_KINDS
 
@@ -52,7 +53,7 @@ def test_brief_names_every_instrument_and_its_figures_exist(compare_runs, scenar
     assert brief.is_file(), "expected policy_brief.md in the run folder"
     text = brief.read_text()
     for kind in INSTRUMENT_KINDS:
-        assert kind in text, f"expected the brief to name {kind!r}"
+        assert LABELS[kind] in text, f"expected the brief to name {LABELS[kind]!r}"
     assert f"scenario: {scenario}" in text, f"expected the brief to state 'scenario: {scenario}'"
     for name in ("extra_firm_years.png", "extra_revenue.png"):
         fig = folder / "figures" / name
