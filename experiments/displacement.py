@@ -27,7 +27,7 @@ GROUPS = ("beneficiaries", "same_market_others", "other_markets")
 
 def firm_totals(firm_months: dict) -> dict:
     """Reduce an arm's firms x months record to per-firm totals: months alive and revenue, with traits."""
-    revenue = firm_months["revenue"]
+    revenue = firm_months["revenue"].astype(float)  # sums in float64: a firm's ten years reach millions
     alive = ~np.isnan(revenue)
     return {"months_alive": alive.sum(axis=1).astype(np.int32), "revenue": np.nansum(revenue, axis=1),
             **{k: np.asarray(firm_months[k]) for k in TRAITS}}
