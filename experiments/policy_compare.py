@@ -355,12 +355,15 @@ def run(cfg: Any, out_dir: Path) -> dict:
         est = est.assign(label=est["instrument"].map(label)).dropna(subset=["mean"])
         if len(est):
             plots.estimates_with_ci(est, figs / f"{key}.png", title, xlabel)
-    if len(who):
-        est = who.rename(columns={"per_beneficiary": "mean", "per_beneficiary_lo": "lo", "per_beneficiary_hi": "hi"})
-        est = est.assign(label=[f"{label(a)}: {g}" for a, g in zip(est["instrument"], est["group"])]).dropna(
-            subset=["mean"])
+    # Who benefits, in the brief: the arms with a gain (all arms in beneficiaries.parquet); the figure: the best.
+    gainers = list(table.dropna(subset=["rank"]).sort_values(["rank", "yield"], ascending=[True, False])["instrument"])
+    shown = who[who["instrument"].isin(gainers)] if len(who) else who
+    if gainers and len(shown):
+        est = shown[shown["instrument"] == gainers[0]].rename(
+            columns={"per_beneficiary": "mean", "per_beneficiary_lo": "lo", "per_beneficiary_hi": "hi"})
+        est = est.assign(label=[f"{d}: {g}" for d, g in zip(est["dimension"], est["group"])]).dropna(subset=["mean"])
         if len(est):
-            plots.estimates_with_ci(est, figs / "who_benefits.png", f"Who benefits ({title})",
+            plots.estimates_with_ci(est, figs / "who_benefits.png", f"Who benefits: {label(gainers[0])}",
                                     "extra firm-years per beneficiary")
 
     arm_names = ", ".join(label(a) for a in arms)
@@ -383,14 +386,15 @@ def run(cfg: Any, out_dir: Path) -> dict:
                                      r.extra_revenue_interaction_hi, 0)}
                                 for r in packages.itertuples()]).to_markdown(index=False), ""]
     lines += displacement_lines(table, cur)
-    if len(who):
-        lines += ["## Who benefits", "", "Beneficiaries by group (traits in the world without the policy), mean "
-                  "number per seed and their extra firm-years per beneficiary.", "",
+    if len(shown):
+        lines += ["## Who benefits", "", "Beneficiaries of the arms with a gain, by group (traits in the world "
+                  "without the policy): mean number per seed and their extra firm-years per beneficiary "
+                  "(every arm in `beneficiaries.parquet`).", "",
                   pd.DataFrame([{"arm": label(r.instrument), "group": f"{r.dimension}: {r.group}",
                                  "beneficiaries": f"{r.beneficiaries:,.0f}",
                                  "extra firm-years per beneficiary": number_ci(r.per_beneficiary, r.per_beneficiary_lo,
                                                                                r.per_beneficiary_hi, 2)}
-                                for r in who.itertuples() if r.beneficiaries > 0]).to_markdown(index=False), ""]
+                                for r in shown.itertuples() if r.beneficiaries > 0]).to_markdown(index=False), ""]
     lines += ["## Pairs of arms", "", "Difference in extra firm-years per million spent (first minus second arm), "
               "paired over the same seeds; separated when the 95% interval excludes zero.", "",
               pd.DataFrame([{"arms": f"{label(r.arm_a)} vs {label(r.arm_b)}", "seeds": r.n_seeds,

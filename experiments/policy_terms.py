@@ -29,10 +29,15 @@ LABELS = {
 LEDGER_COLUMNS = ["seed", "arm", "month", "instrument", "firm_id", "amount", "form"]
 
 
-def label(arm: str, kinds: dict[str, str] | None = None) -> str:
-    """A plain name for an arm: its instruments' labels joined by ' + ' (names of one's own stay as given)."""
-    kinds = kinds or {}
-    return " + ".join(LABELS.get(kinds.get(part, part), part) for part in arm.split("+"))
+def label(arm: str) -> str:
+    """A plain name for an arm: its instruments' labels joined by ' + '; a name of one's own is shown in words,
+    its kind's label first when it starts with one (``credit_solo`` -> ``Credit line: solo``)."""
+    def one(name: str) -> str:
+        if name in LABELS:
+            return LABELS[name]
+        kind = next((k for k in LABELS if name.startswith(k + "_")), None)
+        return f"{LABELS[kind]}: {name[len(kind) + 1:].replace('_', ' ')}" if kind else name.replace("_", " ")
+    return " + ".join(one(part) for part in arm.split("+"))
 
 
 def money(value: float, currency: str) -> str:
