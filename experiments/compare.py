@@ -64,12 +64,16 @@ def with_overrides(cfg: Any, **dotted: Any) -> Any:
     return new
 
 
-def run_arm(job: tuple[str, Any]) -> ArmResult:
-    """Run one model for ``cfg.months`` months and measure it."""
+def run_arm(job: tuple[str, Any], recorder: type | None = None) -> ArmResult:
+    """Run one model for ``cfg.months`` months and measure it.
+
+    With ``experiment.per_firm`` the ``recorder`` (a class with ``observe(model)`` and ``result()``;
+    ``FirmMonths`` by default) follows every firm, and its result is the record's ``firm_months``.
+    """
     arm, cfg = job
     try:
         model = AllianceModel.from_config(cfg)
-        per_firm = FirmMonths.observe(model) if cfg.experiment.per_firm else None
+        per_firm = (recorder or FirmMonths).observe(model) if cfg.experiment.per_firm else None
         model.run_for(cfg.months)
         series = model.series()
         keep = ["month", "firms_alive", "mean_revenue", "revenue_per_initial_firm", "share_allied",

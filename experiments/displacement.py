@@ -19,18 +19,48 @@ import numpy as np
 import pandas as pd
 
 from experiments.counterfactuals import SIZE_CLASSES
+from sim import metrics
 
 #: Per-firm fields kept from an arm's firm months (``experiments.compare.FirmMonths``).
 TRAITS = ("firm_id", "sector", "locality", "workers", "capability", "ever_allied")
 GROUPS = ("beneficiaries", "same_market_others", "other_markets")
 
 
-def firm_totals(firm_months: dict) -> dict:
-    """Reduce an arm's firms x months record to per-firm totals: months alive and revenue, with traits."""
-    revenue = firm_months["revenue"].astype(float)  # sums in float64: a firm's ten years reach millions
-    alive = ~np.isnan(revenue)
-    return {"months_alive": alive.sum(axis=1).astype(np.int32), "revenue": np.nansum(revenue, axis=1),
-            **{k: np.asarray(firm_months[k]) for k in TRAITS}}
+class FirmTotals:
+    """Every firm's months alive and revenue over the run, summed month by month (a model observer).
+
+    What displacement needs from the per-firm counterfactuals, in memory that grows with the
+    firms and not with firms x months (``experiments.compare.FirmMonths`` keeps every month).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.months_alive = np.zeros(0, dtype=np.int32)
+        self.revenue = np.zeros(0)
+
+    @classmethod
+    def observe(cls, model) -> "FirmTotals":
+        """A recorder of ``model``, registered as its observer before the run."""
+        recorder = cls(model)
+        model.observers.append(recorder.record)
+        return recorder
+
+    def record(self, model=None) -> None:
+        """Add this month (called at the end of each month)."""
+        f, n = self.model.firms, self.model.firms.n
+        if len(self.revenue) < n:  # entrants: rows are appended, never reused
+            self.months_alive = np.concatenate([self.months_alive, np.zeros(n - len(self.revenue), np.int32)])
+            self.revenue = np.concatenate([self.revenue, np.zeros(n - len(self.revenue))])
+        alive = f.alive[:n]
+        self.months_alive[alive] += 1
+        self.revenue[alive] += f.revenue[:n][alive]
+
+    def result(self) -> dict:
+        """Per-firm totals and the firms' traits at the horizon, as numpy arrays."""
+        n = self.model.firms.n
+        table = metrics.firm_table(self.model)
+        return {"months_alive": self.months_alive[:n].copy(), "revenue": self.revenue[:n].copy(),
+                **{k: table[k].to_numpy() for k in TRAITS}}
 
 
 def _paired(arm: dict, base: dict) -> pd.DataFrame:

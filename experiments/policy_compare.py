@@ -73,11 +73,8 @@ def instrument_arms(cfg: Any) -> dict[str, list[str]]:
 
 
 def run_policy_arm(job: tuple[str, Any]) -> ArmResult:
-    """Run one arm with the per-firm recorder and keep only per-firm totals (months alive, revenue, traits)."""
-    res = run_arm(job)
-    if res.error is None and res.firm_months:
-        res.firm_months = displacement.firm_totals(res.firm_months)
-    return res
+    """Run one arm following every firm's months alive and revenue (``displacement.FirmTotals``)."""
+    return run_arm(job, recorder=displacement.FirmTotals)
 
 
 def per_seed_effects(results: list) -> pd.DataFrame:

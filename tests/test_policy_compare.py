@@ -220,7 +220,7 @@ def test_net_effect_is_the_sum_over_beneficiaries_their_rivals_and_other_firms(c
         assert np.allclose(parts, reps[f"{key}_net"], rtol=1e-9, atol=1e-6), f"expected the groups to add to net {key}"
     assert np.allclose(reps["extra_firm_years_net"], reps["extra_firm_years"], rtol=0, atol=1e-9), (
         "expected the per-firm net firm-years to equal the worlds' difference")
-    # The per-firm recorder keeps revenue in float32: equal to the worlds' difference within 1e-6 of their level.
+    # Summed per firm rather than per month: equal to the worlds' difference up to rounding (1e-6 of their level).
     gap = (reps["extra_revenue_net"] - reps["extra_revenue"]).abs()
     assert (gap <= 1e-6 * reps["total_revenue_baseline"]).all(), (
         f"expected the per-firm net revenue to equal the worlds' difference, largest gap {gap.max():.3g}")
