@@ -255,6 +255,84 @@ def beneficiary_table(groups: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def draw_figures(table: pd.DataFrame, who: pd.DataFrame, figs: Path, n_paired: int, currency: str) -> pd.DataFrame:
+    """The estimates with their CIs, and who benefits from the best-ranked arm; returns the who-benefits
+    rows the brief shows (the arms with a gain; every arm is in beneficiaries.parquet)."""
+    title = f"{n_paired} seeds, 95% CIs"
+    for key, xlabel in (("extra_firm_years", "extra firm-years vs no policy (net, every firm)"),
+                        ("extra_revenue", f"extra revenue vs no policy ({currency})"),
+                        ("cost_per_extra_firm_year", f"public cost per extra firm-year ({currency})")):
+        est = table.rename(columns={key: "mean", f"{key}_lo": "lo", f"{key}_hi": "hi"})
+        est = est.assign(label=est["instrument"].map(label)).dropna(subset=["mean"])
+        if len(est):
+            plots.estimates_with_ci(est, figs / f"{key}.png", title, xlabel)
+    gainers = list(table.dropna(subset=["rank"]).sort_values(["rank", "yield"], ascending=[True, False])["instrument"])
+    shown = who[who["instrument"].isin(gainers)] if len(who) else who
+    if gainers and len(shown):
+        est = shown[shown["instrument"] == gainers[0]].rename(
+            columns={"per_beneficiary": "mean", "per_beneficiary_lo": "lo", "per_beneficiary_hi": "hi"})
+        est = est.assign(label=[f"{d}: {g}" for d, g in zip(est["dimension"], est["group"])]).dropna(subset=["mean"])
+        if len(est):
+            plots.estimates_with_ci(est, figs / "who_benefits.png", f"Who benefits: {label(gainers[0])}",
+                                    "extra firm-years per beneficiary")
+    return shown
+
+
+def package_lines(packages: pd.DataFrame, currency: str) -> list[str]:
+    """Each package's interaction (package minus the sum of its parts) with its CI; nothing without packages."""
+    if packages.empty:
+        return []
+    return ["## Packages: more or less than the sum of their parts?", "",
+            "Interaction = the package's extra outcome minus the sum of its parts' extra outcomes, per seed; "
+            "an interval that excludes zero means the instruments reinforce (above zero) or undercut each "
+            "other (below zero).", "",
+            pd.DataFrame([{"package": label(r.package), "seeds": r.n_seeds,
+                           "interaction in extra firm-years": number_ci(
+                               r.extra_firm_years_interaction, r.extra_firm_years_interaction_lo,
+                               r.extra_firm_years_interaction_hi),
+                           f"interaction in extra revenue ({currency})": number_ci(
+                               r.extra_revenue_interaction, r.extra_revenue_interaction_lo,
+                               r.extra_revenue_interaction_hi, 0)}
+                          for r in packages.itertuples()]).to_markdown(index=False), ""]
+
+
+def beneficiary_lines(shown: pd.DataFrame) -> list[str]:
+    """The who-benefits table of the arms with a gain; nothing when no arm has one."""
+    rows = [{"arm": label(r.instrument), "group": f"{r.dimension}: {r.group}",
+             "beneficiaries": f"{r.beneficiaries:,.0f}",
+             "extra firm-years per beneficiary": number_ci(r.per_beneficiary, r.per_beneficiary_lo,
+                                                           r.per_beneficiary_hi, 2)}
+            for r in shown.itertuples() if r.beneficiaries > 0]
+    if not rows:
+        return []
+    return ["## Who benefits", "", "Beneficiaries of the arms with a gain, by group (traits in the world without "
+            "the policy): mean number per seed and their extra firm-years per beneficiary (every arm in "
+            "`beneficiaries.parquet`).", "", pd.DataFrame(rows).to_markdown(index=False), ""]
+
+
+def pair_lines(pairs: pd.DataFrame) -> list[str]:
+    """Every pair's paired difference in yield, and whether it is told apart."""
+    body = pd.DataFrame([{"arms": f"{label(r.arm_a)} vs {label(r.arm_b)}", "seeds": r.n_seeds,
+                          "difference": number_ci(r.difference, r.lo, r.hi, 2),
+                          "separated": "yes" if r.separated else "no"}
+                         for r in pairs.itertuples()]).to_markdown(index=False) if len(pairs) else "One arm only."
+    return ["## Pairs of arms", "", "Difference in extra firm-years per million spent (first minus second arm), "
+            "paired over the same seeds; separated when the 95% interval excludes zero.", "", body, ""]
+
+
+def equal_spend_lines(spend: pd.DataFrame, table: pd.DataFrame, n_calibration: int, currency: str) -> list[str]:
+    """How each instrument's generosity was scaled for equal spending, and what it then paid out."""
+    paid = table.set_index("instrument")["paid_out"]
+    return ["## Equal spending", "", "Each instrument's generosity was multiplied by the factor below (found by "
+            f"bisection on the first {n_calibration} seeds) and its cap set to the target, so the money lasts over "
+            "the window.", "",
+            pd.DataFrame([{"instrument": label(r.instrument), "generosity": r.generosity,
+                           "at equal cap": f"{r.value_at_cap:g}", "scaled": f"{r.value:g}", "factor": f"{r.factor:.3f}",
+                           f"spent at equal cap ({currency})": f"{r.spent_at_equal_cap:,.0f}",
+                           f"paid out here ({currency})": f"{paid.get(r.instrument, np.nan):,.0f}"}
+                          for r in spend.itertuples()]).to_markdown(index=False), ""]
+
+
 def _seeds_run(cfg: Any, arms: dict, policies: dict, folder: RunFolder) -> tuple[list, int]:
     """Run the replications: ``n_seeds`` seeds, then ``seeds_step`` more at a time while pairs stay unresolved
     (up to ``max_seeds``). Returns every result and the number of seeds run."""
@@ -344,71 +422,16 @@ def run(cfg: Any, out_dir: Path) -> dict:
         folder.table("beneficiaries", who)
 
     figs = folder.path / "figures"
-    title = f"{n_paired} seeds, 95% CIs"
-    for key, xlabel in (("extra_firm_years", "extra firm-years vs no policy (net, every firm)"),
-                        ("extra_revenue", f"extra revenue vs no policy ({cur})"),
-                        ("cost_per_extra_firm_year", f"public cost per extra firm-year ({cur})")):
-        est = table.rename(columns={key: "mean", f"{key}_lo": "lo", f"{key}_hi": "hi"})
-        est = est.assign(label=est["instrument"].map(label)).dropna(subset=["mean"])
-        if len(est):
-            plots.estimates_with_ci(est, figs / f"{key}.png", title, xlabel)
-    # Who benefits, in the brief: the arms with a gain (all arms in beneficiaries.parquet); the figure: the best.
-    gainers = list(table.dropna(subset=["rank"]).sort_values(["rank", "yield"], ascending=[True, False])["instrument"])
-    shown = who[who["instrument"].isin(gainers)] if len(who) else who
-    if gainers and len(shown):
-        est = shown[shown["instrument"] == gainers[0]].rename(
-            columns={"per_beneficiary": "mean", "per_beneficiary_lo": "lo", "per_beneficiary_hi": "hi"})
-        est = est.assign(label=[f"{d}: {g}" for d, g in zip(est["dimension"], est["group"])]).dropna(subset=["mean"])
-        if len(est):
-            plots.estimates_with_ci(est, figs / "who_benefits.png", f"Who benefits: {label(gainers[0])}",
-                                    "extra firm-years per beneficiary")
-
-    arm_names = ", ".join(label(a) for a in arms)
-    lines = [f"# Policy brief: {arm_names}", "", "## Terms", "",
+    shown = draw_figures(table, who, figs, n_paired, cur)
+    lines = [f"# Policy brief: {', '.join(label(a) for a in arms)}", "", "## Terms", "",
              *_terms_header(cfg, n_paired, n_run, mode_note), "",
              *policy_terms.terms_markdown(terms, cur),
              "## Ranking (lowest cost per extra surviving firm-year first)", "",
-             *ranking_lines(table, pairs, unresolved, cur), "", ranking_table(table, cur), ""]
-    if len(packages):
-        lines += ["## Packages: more or less than the sum of their parts?", "",
-                  "Interaction = the package's extra outcome minus the sum of its parts' extra outcomes, per seed; "
-                  "an interval that excludes zero means the instruments reinforce (above zero) or undercut each "
-                  "other (below zero).", "",
-                  pd.DataFrame([{"package": label(r.package), "seeds": r.n_seeds,
-                                 "interaction in extra firm-years": number_ci(
-                                     r.extra_firm_years_interaction, r.extra_firm_years_interaction_lo,
-                                     r.extra_firm_years_interaction_hi),
-                                 f"interaction in extra revenue ({cur})": number_ci(
-                                     r.extra_revenue_interaction, r.extra_revenue_interaction_lo,
-                                     r.extra_revenue_interaction_hi, 0)}
-                                for r in packages.itertuples()]).to_markdown(index=False), ""]
-    lines += displacement_lines(table, cur)
-    if len(shown):
-        lines += ["## Who benefits", "", "Beneficiaries of the arms with a gain, by group (traits in the world "
-                  "without the policy): mean number per seed and their extra firm-years per beneficiary "
-                  "(every arm in `beneficiaries.parquet`).", "",
-                  pd.DataFrame([{"arm": label(r.instrument), "group": f"{r.dimension}: {r.group}",
-                                 "beneficiaries": f"{r.beneficiaries:,.0f}",
-                                 "extra firm-years per beneficiary": number_ci(r.per_beneficiary, r.per_beneficiary_lo,
-                                                                               r.per_beneficiary_hi, 2)}
-                                for r in shown.itertuples() if r.beneficiaries > 0]).to_markdown(index=False), ""]
-    lines += ["## Pairs of arms", "", "Difference in extra firm-years per million spent (first minus second arm), "
-              "paired over the same seeds; separated when the 95% interval excludes zero.", "",
-              pd.DataFrame([{"arms": f"{label(r.arm_a)} vs {label(r.arm_b)}", "seeds": r.n_seeds,
-                             "difference": number_ci(r.difference, r.lo, r.hi, 2),
-                             "separated": "yes" if r.separated else "no"}
-                            for r in pairs.itertuples()]).to_markdown(index=False) if len(pairs) else "One arm only.",
-              ""]
+             *ranking_lines(table, pairs, unresolved, cur), "", ranking_table(table, cur), "",
+             *package_lines(packages, cur), *displacement_lines(table, cur), *beneficiary_lines(shown),
+             *pair_lines(pairs)]
     if spend is not None:
-        lines += ["## Equal spending", "", "Each instrument's generosity was multiplied by the factor below (found by "
-                  f"bisection on the first {min(ex.n_seeds, policy_spend.CALIBRATION_SEEDS)} seeds) and its cap set "
-                  "to the target, so the money lasts over the window.", "",
-                  pd.DataFrame([{"instrument": label(r.instrument), "generosity": r.generosity,
-                                 "at equal cap": f"{r.value_at_cap:g}", "scaled": f"{r.value:g}",
-                                 "factor": f"{r.factor:.3f}",
-                                 f"spent at equal cap ({cur})": f"{r.spent_at_equal_cap:,.0f}",
-                                 f"paid out here ({cur})": f"{table.set_index('instrument').paid_out.get(r.instrument, np.nan):,.0f}"}
-                                for r in spend.itertuples()]).to_markdown(index=False), ""]
+        lines += equal_spend_lines(spend, table, min(ex.n_seeds, policy_spend.CALIBRATION_SEEDS), cur)
     lines += [f"![{p.stem}](figures/{p.name})" for p in sorted(figs.glob("*.png"))]
     lines += ["", "Every payment of every arm and seed is in `ledger.parquet`; all outcomes with their intervals in "
               "`instruments.parquet`. How the response to money looks: sweep the budget (`sweep=policy_budget`, "
