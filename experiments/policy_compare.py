@@ -389,9 +389,10 @@ def run(cfg: Any, out_dir: Path) -> dict:
     if ex.budget_mode == "equal_spend":
         policies, spend = policy_spend.equal_spend(cfg, policies, ReplicationStore(folder.path / "spend_calibration"))
         folder.table("equal_spend", spend)
+        origin = ("as configured (experiment.spend_target)" if ex.spend_target else
+                  f"the least an instrument spent at the equal cap of {money(ex.budget, cur)}")
         mode_note = (f"equal spending: each instrument's generosity scaled so that it spends about "
-                     f"{money(spend['target'].iloc[0], cur)}, the least an instrument spent at the equal cap "
-                     f"of {money(ex.budget, cur)} (see Equal spending below)")
+                     f"{money(spend['target'].iloc[0], cur)}, {origin} (see Equal spending below)")
     else:
         mode_note = "equal cap: each instrument's own budget below is a hard cap, not a spending target"
     results, n_run = _seeds_run(cfg, arms, policies, folder)

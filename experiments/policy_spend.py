@@ -6,15 +6,18 @@ fraction of it. The equal-spend rule:
 
 1. Run every instrument at the equal cap (``experiment.budget``) on the calibration seeds
    (the experiment's first ``CALIBRATION_SEEDS`` seeds); its mean gross outlay there is
-   its spending. The target is the least of these spendings: the instrument limited by
-   its demand sets the level, since no instrument can be made to spend more by a cap.
+   its spending. The target is ``experiment.spend_target`` or, when that is 0, the least
+   of these spendings: the instrument limited by its demand sets the level, since no
+   instrument can be made to spend more by a cap. An instrument that spends less than a
+   configured target stays as it is, and the brief shows its outlay.
 2. Every instrument that spends more than the target by more than
    ``experiment.spend_tolerance`` has its generosity (``Policy.generosity``: the grant
    share, the credit line in months, the course places per month, the share of running
    costs co-funded, or for matchmaking the share of eligible seekers served) multiplied
    by a factor in (0, 1], and its cap set to the target. The factor is the smallest at
-   which its mean outlay on the calibration seeds still reaches the target within the
-   tolerance, found by bisection: the money lasts over the window instead of going to the
+   which its mean outlay on the calibration seeds still reaches, within the tolerance,
+   what it spends at full generosity under that cap (the target, or one in-kind service
+   less), found by bisection: the money lasts over the window instead of going to the
    first firms that ask, and no instrument spends above the target.
 
 Packages combine the scaled instruments, so they spend about the sum of their parts.
@@ -85,17 +88,20 @@ def equal_spend(cfg: Any, policies: dict[str, Any], store: ReplicationStore | No
     """The instruments scaled to spend alike (see the module docstring), and how each was scaled."""
     tol = cfg.experiment.spend_tolerance
     at_cap = _outlays(cfg, policies, "cap", store)
-    target = min(at_cap.values())
+    target = cfg.experiment.spend_target or min(at_cap.values())
     lo = {n: 0.0 for n in policies}
     hi = {n: 1.0 for n in policies}
     todo = [n for n in policies if at_cap[n] > target * (1 + tol)]
+    # What each can spend under the target as its cap: an in-kind service is delivered whole, so a
+    # course or a brokered search may not fit in the last pesos below the target.
+    reach = _outlays(cfg, {n: scaled(policies[n], 1.0, target) for n in todo}, "reach", store) if todo else {}
     for step in range(BISECTION_STEPS):
         if not todo:
             break
         mid = {n: (lo[n] + hi[n]) / 2 for n in todo}
         got = _outlays(cfg, {n: scaled(policies[n], mid[n], target) for n in todo}, f"step{step}", store)
         for n in todo:
-            if got[n] >= target * (1 - tol):
+            if got[n] >= reach[n] * (1 - tol):
                 hi[n] = mid[n]
             else:
                 lo[n] = mid[n]

@@ -436,6 +436,9 @@ class ExperimentConfig:
     budget_mode: str = param("equal_cap", choices=("equal_cap", "equal_spend"),
                              doc="policy_compare: equal_cap gives every instrument the same budget cap; equal_spend "
                                  "scales each instrument's generosity down so that all spend about the same")
+    spend_target: float = param(0.0, 0, 1e13, "currency",
+                                "policy_compare, equal_spend: what every instrument should spend; 0 means the least "
+                                "that any instrument spends at the equal cap")
     spend_tolerance: float = param(0.02, 0.001, 0.5, "share",
                                    "policy_compare, equal_spend: relative gap to the target spending accepted")
     max_seeds: int = param(0, 0, 100_000, "replications",
