@@ -46,6 +46,7 @@ class ArmResult:
     series: dict = field(default_factory=dict)
     lifetimes: dict = field(default_factory=dict)
     firm_months: dict = field(default_factory=dict)
+    ledger: dict = field(default_factory=dict)
     error: str | None = None
 
 
@@ -63,12 +64,16 @@ def with_overrides(cfg: Any, **dotted: Any) -> Any:
     return new
 
 
-def run_arm(job: tuple[str, Any]) -> ArmResult:
-    """Run one model for ``cfg.months`` months and measure it."""
+def run_arm(job: tuple[str, Any], recorder: type | None = None) -> ArmResult:
+    """Run one model for ``cfg.months`` months and measure it.
+
+    With ``experiment.per_firm`` the ``recorder`` (a class with ``observe(model)`` and ``result()``;
+    ``FirmMonths`` by default) follows every firm, and its result is the record's ``firm_months``.
+    """
     arm, cfg = job
     try:
         model = AllianceModel.from_config(cfg)
-        per_firm = FirmMonths.observe(model) if cfg.experiment.per_firm else None
+        per_firm = (recorder or FirmMonths).observe(model) if cfg.experiment.per_firm else None
         model.run_for(cfg.months)
         series = model.series()
         keep = ["month", "firms_alive", "mean_revenue", "revenue_per_initial_firm", "share_allied",
@@ -77,10 +82,20 @@ def run_arm(job: tuple[str, Any]) -> ArmResult:
         return ArmResult(arm=arm, seed=int(cfg.seed), summary=model.summary(),
                          series={k: series[k].to_numpy() for k in keep},
                          lifetimes={k: life[k].to_numpy() for k in life.columns},
-                         firm_months=per_firm.result() if per_firm is not None else {})
+                         firm_months=per_firm.result() if per_firm is not None else {},
+                         ledger=ledger_arrays(model.ledger.table()))
     except Exception as err:  # a failed run is reported, not fatal
         return ArmResult(arm=arm, seed=int(getattr(cfg, "seed", -1)),
                          error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+
+
+def ledger_arrays(table: Any) -> dict:
+    """A run's ledger table as plain numpy arrays (text as fixed-width strings, so it saves without pickling);
+    empty when nothing was paid."""
+    if table.empty:
+        return {}
+    return {c: (table[c].to_numpy().astype(str) if table[c].dtype == object else table[c].to_numpy())
+            for c in table.columns}
 
 
 class FirmMonths:
@@ -126,8 +141,8 @@ class FirmMonths:
             rev[: len(r), t], kind[: len(k), t] = r, k
         table = metrics.firm_table(self.model)
         return {"revenue": rev, "kind": kind,
-                **{c: table[c].to_numpy() for c in ("firm_id", "initial", "sector", "workers", "capability",
-                                                    "birth_month", "ever_allied")}}
+                **{c: table[c].to_numpy() for c in ("firm_id", "initial", "sector", "locality", "workers",
+                                                    "capability", "birth_month", "ever_allied")}}
 
 
 def n_workers(requested: int) -> int:
@@ -251,10 +266,10 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="run", disable=not enabled, leave=False)
 
 
-def paired_jobs(cfg: Any, arms: dict[str, dict], n_seeds: int) -> list[tuple[str, Any]]:
-    """Jobs for every seed ``cfg.seed .. cfg.seed + n_seeds - 1`` in every arm (arm -> overrides)."""
+def paired_jobs(cfg: Any, arms: dict[str, dict], n_seeds: int, first: int = 0) -> list[tuple[str, Any]]:
+    """Jobs for every seed ``cfg.seed + first .. cfg.seed + n_seeds - 1`` in every arm (arm -> overrides)."""
     jobs = []
-    for k in range(n_seeds):
+    for k in range(first, n_seeds):
         for arm, overrides in arms.items():
             jobs.append((arm, with_overrides(cfg, seed=int(cfg.seed) + k, **overrides)))
     return jobs

@@ -1,13 +1,22 @@
-"""Which instrument, at equal budget, keeps more microenterprises alive and earning?
+"""Which instrument, or package of instruments, keeps more microenterprises alive per peso?
 
-The no-policy baseline and each instrument alone run on the same seeds and
-random streams (a policy draws only from its own stream), so per-seed
-differences from the baseline are the instrument's effect. Reported per
-instrument, each with a 95% CI over seeds: public cost, extra firms alive at
-the horizon, extra firm-years, extra revenue, alliances formed, share of
-alliances ending early and cost per extra surviving firm-year (a ratio of
-means with a paired bootstrap CI). ``policy_brief.md`` ranks the instruments
-and says plainly when differences are not significant.
+A no-policy baseline and every arm run on the same seeds and random streams (a policy
+draws only from its own stream), so per-seed differences from the baseline are the arm's
+effect. An arm is one instrument or a package of several (``experiment.arms``); a
+package's parts also run alone, so its interaction (package minus the sum of its parts) is
+measured. Instruments get an equal cap (``experiment.budget_mode=equal_cap``) or are made
+to spend alike (``equal_spend``, ``experiments.policy_spend``). Windows count from the
+start of the run or from a crisis onset (``experiment.policy_window_from``).
+
+Per arm, each with a 95% CI over seeds: public cost, extra firms alive at the horizon,
+extra firm-years and revenue (net: every firm), the same among beneficiaries (gross) and
+among their rivals in the same local markets (``experiments.displacement``), alliances
+formed, the early-end share and the cost per extra firm-year (a ratio of means with a
+paired bootstrap CI). Arms are ranked on net firm-years per peso and ranked apart only
+when the paired difference's CI excludes zero (``experiments.policy_ranking``). With
+``experiment.max_seeds`` the experiment adds seeds until every pair is resolved.
+``policy_brief.md`` opens with the terms (``experiments.policy_terms``), and every arm's
+ledger is in ``ledger.parquet``.
 """
 
 from __future__ import annotations
@@ -19,10 +28,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import plots
-from experiments.compare import mean_ci, paired_jobs, run_jobs
+from experiments import displacement, plots, policy_ranking, policy_spend, policy_terms
+from experiments.compare import ArmResult, mean_ci, paired_jobs, run_arm, run_jobs
+from experiments.policy_terms import label, money, money_ci, number_ci
 from sim.config import check, load_config
-from sim.io import RunFolder, atomic_write
+from sim.io import ReplicationStore, RunFolder, atomic_write
 
 OUTCOMES = {
     "public_cost": "public cost (MXN)",
@@ -34,24 +44,41 @@ OUTCOMES = {
 }
 
 
-def instrument_arms(cfg: Any) -> dict[str, dict]:
-    """Baseline plus one arm per instrument; configured policies if any, else defaults at equal budget."""
+def instrument_policies(cfg: Any) -> dict[str, Any]:
+    """Every instrument the comparison uses, by name: configured policies, and instrument kinds as
+    ``configs/policy/<kind>.yaml`` defines them with the experiment's window and budget."""
     ex = cfg.experiment
-    if cfg.policies:
-        chosen = {name: pol for name, pol in cfg.policies.items()}
-    else:
-        chosen = {}
-        for kind in ex.instruments:  # each instrument as configs/policy/<kind>.yaml defines it
-            pol = check(load_config(f"policy={kind}")).policies[kind]
-            pol.start_month, pol.stop_month, pol.budget = ex.policy_start_month, ex.policy_stop_month, ex.budget
-            chosen[kind] = pol
-    arms = {"baseline": {"policies": {}}}
-    arms.update({name: {"policies": {name: pol}} for name, pol in chosen.items()})
-    return arms
+    chosen = dict(cfg.policies)
+    wanted = [n for arm in ex.arms for n in arm] if ex.arms else (list(chosen) or list(ex.instruments))
+    for kind in dict.fromkeys(wanted):
+        if kind in chosen:
+            continue
+        pol = check(load_config(f"policy={kind}")).policies[kind]
+        pol.start_month, pol.stop_month, pol.budget = ex.policy_start_month, ex.policy_stop_month, ex.budget
+        pol.window_from = ex.policy_window_from
+        chosen[kind] = pol
+    return {n: chosen[n] for n in dict.fromkeys(wanted)}
+
+
+def instrument_arms(cfg: Any) -> dict[str, list[str]]:
+    """Arm name -> its instruments: ``experiment.arms`` (every part of a package also alone), else one each."""
+    arms = [list(a) for a in cfg.experiment.arms] or [[n] for n in instrument_policies(cfg)]
+    singles = {a[0] for a in arms if len(a) == 1}
+    for arm in list(arms):
+        for part in arm if len(arm) > 1 else []:
+            if part not in singles:
+                arms.append([part])
+                singles.add(part)
+    return {"+".join(a): a for a in arms}
+
+
+def run_policy_arm(job: tuple[str, Any]) -> ArmResult:
+    """Run one arm following every firm's months alive and revenue (``displacement.FirmTotals``)."""
+    return run_arm(job, recorder=displacement.FirmTotals)
 
 
 def per_seed_effects(results: list) -> pd.DataFrame:
-    """One row per (instrument, seed): outcomes and differences from the same seed's baseline."""
+    """One row per (arm, seed): outcomes and differences from the same seed's baseline."""
     base = {r.seed: r.summary for r in results if r.arm == "baseline" and r.error is None}
     rows = []
     for r in results:
@@ -61,6 +88,7 @@ def per_seed_effects(results: list) -> pd.DataFrame:
         rows.append({
             "instrument": r.arm, "seed": r.seed,
             "public_cost": a["public_cost"],
+            "paid_out": float(sum(p["spent"] for p in a.get("policies", []))),
             "extra_firms_alive": a["firms_alive_end"] - b["firms_alive_end"],
             "extra_firm_years": a["firm_years"] - b["firm_years"],
             "extra_revenue": a["total_revenue"] - b["total_revenue"],
@@ -72,6 +100,24 @@ def per_seed_effects(results: list) -> pd.DataFrame:
             "baseline_alliance_end_share_60m": b["alliance_end_share_60m"],
         })
     return pd.DataFrame(rows)
+
+
+def displacement_effects(results: list, ledger: pd.DataFrame, sector_names: list[str]
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per (arm, seed): extra outcomes of beneficiaries, same-market others and net; and who benefits."""
+    base = {r.seed: r.firm_months for r in results if r.arm == "baseline" and r.error is None and r.firm_months}
+    paid = ledger[(ledger["form"] != "repayment") & (ledger["amount"] > 0)]
+    ids = paid.groupby(["arm", "seed"])["firm_id"].unique()
+    rows, groups = [], []
+    for r in results:
+        if r.arm == "baseline" or r.error is not None or r.seed not in base or not r.firm_months:
+            continue
+        got = ids.get((r.arm, r.seed))
+        firms = displacement.split(r.firm_months, base[r.seed], got if got is not None else np.array([], np.int64))
+        rows.append({"instrument": r.arm, "seed": r.seed, **displacement.displacement_row(firms)})
+        groups += [{"instrument": r.arm, "seed": r.seed, **g}
+                   for g in displacement.beneficiary_groups(firms, sector_names)]
+    return pd.DataFrame(rows), pd.DataFrame(groups)
 
 
 def cost_per_firm_year(cost: np.ndarray, extra: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
@@ -91,17 +137,18 @@ def cost_per_firm_year(cost: np.ndarray, extra: np.ndarray, seed: int = 0) -> tu
     return float(point), float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def summarise(effects: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Per instrument: mean and 95% CI of each outcome, and the cost per extra firm-year."""
+def summarise(effects: pd.DataFrame, seed: int, displaced: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per arm: mean and 95% CI of each outcome, its yield and the cost per extra firm-year."""
     rows = []
     for name, d in effects.groupby("instrument", sort=False):
         row = {"instrument": name, "n_seeds": len(d)}
-        for key in OUTCOMES:
+        for key in (*OUTCOMES, "paid_out"):
             row[key], row[f"{key}_lo"], row[f"{key}_hi"] = mean_ci(d[key].astype(float))
         # Public cost is bounded by the budget and by zero outlay; keep its t-interval inside.
         row["public_cost_lo"] = max(row["public_cost_lo"], float(d["public_cost"].min()), 0.0)
         row["public_cost_hi"] = min(row["public_cost_hi"], float(d["public_cost"].max()))
         row["extra_firm_years_significant"] = bool(row["extra_firm_years_lo"] > 0)
+        row["yield"] = policy_ranking.arm_yield(d["public_cost"].to_numpy(float), d["extra_firm_years"].to_numpy(float))
         # What pairing buys: the paired standard error and the two arms' correlation across seeds.
         for key, level in (("extra_firm_years", "firm_years"), ("extra_revenue", "total_revenue")):
             row[f"{key}_se_paired"] = float(d[key].std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
@@ -112,77 +159,290 @@ def summarise(effects: pd.DataFrame, seed: int) -> pd.DataFrame:
         if not row["extra_firm_years_significant"]:
             c, lo, hi = float("nan"), float("nan"), float("nan")
         row["cost_per_extra_firm_year"], row["cost_per_extra_firm_year_lo"], row["cost_per_extra_firm_year_hi"] = c, lo, hi
+        if displaced is not None and len(displaced):
+            dd = displaced[displaced["instrument"] == name]
+            for g in (*displacement.GROUPS, "net"):
+                for key in ("extra_firm_years", "extra_revenue"):
+                    col = f"{key}_{g}"
+                    row[col], row[f"{col}_lo"], row[f"{col}_hi"] = mean_ci(dd[col].astype(float))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def ranking_text(table: pd.DataFrame) -> list[str]:
-    """Plain-language ranking, stating which differences are not significant."""
-    sig = table[table["extra_firm_years_significant"]].sort_values("cost_per_extra_firm_year")
+def ranking_lines(table: pd.DataFrame, pairs: pd.DataFrame, unresolved: pd.DataFrame, currency: str) -> list[str]:
+    """Plain-language ranking: tied ranks where the seeds cannot tell arms apart, and the arms with no gain."""
+    ranked = table.dropna(subset=["rank"]).sort_values(["rank", "yield"], ascending=[True, False])
     lines = []
-    if sig.empty:
-        lines.append("No instrument adds firm-years that are significantly above zero at this budget and number "
-                     "of seeds: the instruments cannot be ranked by cost per extra surviving firm-year.")
-    else:
-        for k, (_, r) in enumerate(sig.iterrows(), 1):
-            lines.append(f"{k}. **{r['instrument']}**: MXN {r['cost_per_extra_firm_year']:,.0f} per extra firm-year "
-                         f"(95% CI {r['cost_per_extra_firm_year_lo']:,.0f} to {r['cost_per_extra_firm_year_hi']:,.0f}); "
-                         f"{r['extra_firm_years']:+.1f} firm-years for MXN {r['public_cost']:,.0f}.")
-        for a, b in zip(sig.iloc[:-1].itertuples(), sig.iloc[1:].itertuples()):
-            if not (a.cost_per_extra_firm_year_hi < b.cost_per_extra_firm_year_lo):
-                lines.append(f"- The difference between {a.instrument} and {b.instrument} is not significant "
-                             "(their intervals overlap).")
-    none = table[~table["extra_firm_years_significant"]]
+    if ranked.empty:
+        lines.append("No arm adds firm-years significantly above zero at these budgets and this number of seeds: "
+                     "none can be ranked by cost per extra surviving firm-year.")
+    ties = ranked["rank"].value_counts()
+    for r in ranked.itertuples():
+        tie = "=" if ties[r.rank] > 1 else ""
+        lines.append(f"{int(r.rank)}{tie}. **{label(r.instrument)}**: {money(r.cost_per_extra_firm_year, currency)} "
+                     f"per extra firm-year (95% CI {r.cost_per_extra_firm_year_lo:,.0f} to "
+                     f"{r.cost_per_extra_firm_year_hi:,.0f}); {r.extra_firm_years:+,.1f} firm-years in all "
+                     f"for {money(r.public_cost, currency)}.")
+    if (ties > 1).any():
+        lines += ["", "Arms sharing a rank (=) cannot be told apart at this number of seeds: the 95% interval of "
+                      "their paired difference in firm-years per million includes zero."]
+    none = table[table["rank"].isna()]
     if len(none):
-        lines.append(f"- No significant gain in firm-years (CI includes zero or below): "
-                     f"{', '.join(none['instrument'])}.")
+        lines += ["", "No detectable gain (the 95% interval of extra firm-years includes zero or is below it): "
+                  + "; ".join(f"{label(r.instrument)} ({money(r.public_cost, currency)} spent)"
+                              for r in none.itertuples()) + "."]
+    if len(unresolved):
+        lines += ["", f"Unresolved pairs ({len(unresolved)} of {len(pairs)}): "
+                  + "; ".join(f"{label(r.arm_a)} vs {label(r.arm_b)}" for r in unresolved.itertuples())
+                  + ". More seeds (`experiment.max_seeds`) would be needed to tell them apart."]
     return lines
 
 
-def _of_planned(done: int, planned: int) -> str:
-    """`` (of N planned)`` when some seeds failed, else nothing."""
-    return f" (of {planned} planned; the others failed)" if done < planned else ""
+def ranking_table(table: pd.DataFrame, currency: str) -> str:
+    """The ranking as a readable table: every arm, ranked or with 'no detectable gain'."""
+    order = table.assign(_r=table["rank"].fillna(np.inf)).sort_values(["_r", "yield"], ascending=[True, False])
+    has_gross = "extra_firm_years_beneficiaries" in table.columns
+    rows = []
+    for r in order.itertuples():
+        row = {"rank": "-" if np.isnan(r.rank) else f"{int(r.rank)}", "arm": label(r.instrument),
+               f"public cost ({currency})": f"{r.public_cost:,.0f}",
+               "extra firm-years, net": number_ci(r.extra_firm_years, r.extra_firm_years_lo, r.extra_firm_years_hi)}
+        if has_gross:
+            row["of which beneficiaries (gross)"] = number_ci(r.extra_firm_years_beneficiaries,
+                                                              r.extra_firm_years_beneficiaries_lo,
+                                                              r.extra_firm_years_beneficiaries_hi)
+        row["extra firms alive at the horizon"] = number_ci(r.extra_firms_alive, r.extra_firms_alive_lo,
+                                                            r.extra_firms_alive_hi)
+        row[f"extra revenue ({currency})"] = f"{r.extra_revenue:+,.0f}"
+        row[f"cost per extra firm-year ({currency})"] = (
+            money_ci(r.cost_per_extra_firm_year, r.cost_per_extra_firm_year_lo, r.cost_per_extra_firm_year_hi, "")
+            .strip() if r.extra_firm_years_significant else "no detectable gain")
+        rows.append(row)
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def displacement_lines(table: pd.DataFrame, currency: str) -> list[str]:
+    """Extra firm-years and revenue among beneficiaries, their same-market rivals, other firms and in all."""
+    if "extra_firm_years_net" not in table.columns:
+        return []
+    names = {"beneficiaries": "beneficiaries (gross)", "same_market_others": "others in the same local markets",
+             "other_markets": "firms in other markets", "net": "all firms (net)"}
+    rows = []
+    for r in table.to_dict("records"):
+        for g, text in names.items():
+            rows.append({"arm": label(r["instrument"]), "firms": text,
+                         "extra firm-years": number_ci(r[f"extra_firm_years_{g}"], r[f"extra_firm_years_{g}_lo"],
+                                                       r[f"extra_firm_years_{g}_hi"]),
+                         f"extra revenue ({currency})": number_ci(r[f"extra_revenue_{g}"],
+                                                                  r[f"extra_revenue_{g}_lo"],
+                                                                  r[f"extra_revenue_{g}_hi"], 0)})
+    return ["## Displacement: who gains and who pays", "",
+            "Beneficiaries are the firms the arm paid (grant, course, loan, brokered search); their rivals are "
+            "the other firms of the same sector and locality. The ranking uses the net effect on every firm.", "",
+            pd.DataFrame(rows).to_markdown(index=False), ""]
+
+
+def beneficiary_table(groups: pd.DataFrame) -> pd.DataFrame:
+    """Who benefits: per arm and group, beneficiaries and their extra firm-years (means over seeds, 95% CI)."""
+    rows = []
+    for (arm, dim, grp), d in groups.groupby(["instrument", "dimension", "group"], sort=False):
+        per = d["extra_firm_years"] / d["beneficiaries"].where(d["beneficiaries"] > 0)
+        m, lo, hi = mean_ci(per.astype(float))
+        rows.append({"instrument": arm, "dimension": dim, "group": grp,
+                     "beneficiaries": float(d["beneficiaries"].mean()),
+                     "extra_firm_years": float(d["extra_firm_years"].mean()),
+                     "per_beneficiary": m, "per_beneficiary_lo": lo, "per_beneficiary_hi": hi})
+    return pd.DataFrame(rows)
+
+
+def draw_figures(table: pd.DataFrame, who: pd.DataFrame, figs: Path, n_paired: int, currency: str) -> pd.DataFrame:
+    """The estimates with their CIs, and who benefits from the best-ranked arm; returns the who-benefits
+    rows the brief shows (the arms with a gain; every arm is in beneficiaries.parquet)."""
+    title = f"{n_paired} seeds, 95% CIs"
+    for key, xlabel in (("extra_firm_years", "extra firm-years vs no policy (net, every firm)"),
+                        ("extra_revenue", f"extra revenue vs no policy ({currency})"),
+                        ("cost_per_extra_firm_year", f"public cost per extra firm-year ({currency})")):
+        est = table.rename(columns={key: "mean", f"{key}_lo": "lo", f"{key}_hi": "hi"})
+        est = est.assign(label=est["instrument"].map(label)).dropna(subset=["mean"])
+        if len(est):
+            plots.estimates_with_ci(est, figs / f"{key}.png", title, xlabel)
+    gainers = list(table.dropna(subset=["rank"]).sort_values(["rank", "yield"], ascending=[True, False])["instrument"])
+    shown = who[who["instrument"].isin(gainers)] if len(who) else who
+    if gainers and len(shown):
+        est = shown[shown["instrument"] == gainers[0]].rename(
+            columns={"per_beneficiary": "mean", "per_beneficiary_lo": "lo", "per_beneficiary_hi": "hi"})
+        est = est.assign(label=[f"{d}: {g}" for d, g in zip(est["dimension"], est["group"])]).dropna(subset=["mean"])
+        if len(est):
+            plots.estimates_with_ci(est, figs / "who_benefits.png", f"Who benefits: {label(gainers[0])}",
+                                    "extra firm-years per beneficiary")
+    return shown
+
+
+def package_lines(packages: pd.DataFrame, currency: str) -> list[str]:
+    """Each package's interaction (package minus the sum of its parts) with its CI; nothing without packages."""
+    if packages.empty:
+        return []
+    return ["## Packages: more or less than the sum of their parts?", "",
+            "Interaction = the package's extra outcome minus the sum of its parts' extra outcomes, per seed; "
+            "an interval that excludes zero means the instruments reinforce (above zero) or undercut each "
+            "other (below zero).", "",
+            pd.DataFrame([{"package": label(r.package), "seeds": r.n_seeds,
+                           "interaction in extra firm-years": number_ci(
+                               r.extra_firm_years_interaction, r.extra_firm_years_interaction_lo,
+                               r.extra_firm_years_interaction_hi),
+                           f"interaction in extra revenue ({currency})": number_ci(
+                               r.extra_revenue_interaction, r.extra_revenue_interaction_lo,
+                               r.extra_revenue_interaction_hi, 0)}
+                          for r in packages.itertuples()]).to_markdown(index=False), ""]
+
+
+def beneficiary_lines(shown: pd.DataFrame) -> list[str]:
+    """The who-benefits table of the arms with a gain; nothing when no arm has one."""
+    rows = [{"arm": label(r.instrument), "group": f"{r.dimension}: {r.group}",
+             "beneficiaries": f"{r.beneficiaries:,.0f}",
+             "extra firm-years per beneficiary": number_ci(r.per_beneficiary, r.per_beneficiary_lo,
+                                                           r.per_beneficiary_hi, 2)}
+            for r in shown.itertuples() if r.beneficiaries > 0]
+    if not rows:
+        return []
+    return ["## Who benefits", "", "Beneficiaries of the arms with a gain, by group (traits in the world without "
+            "the policy): mean number per seed and their extra firm-years per beneficiary (every arm in "
+            "`beneficiaries.parquet`).", "", pd.DataFrame(rows).to_markdown(index=False), ""]
+
+
+def pair_lines(pairs: pd.DataFrame) -> list[str]:
+    """Every pair's paired difference in yield, and whether it is told apart."""
+    body = pd.DataFrame([{"arms": f"{label(r.arm_a)} vs {label(r.arm_b)}", "seeds": r.n_seeds,
+                          "difference": number_ci(r.difference, r.lo, r.hi, 2),
+                          "separated": "yes" if r.separated else "no"}
+                         for r in pairs.itertuples()]).to_markdown(index=False) if len(pairs) else "One arm only."
+    return ["## Pairs of arms", "", "Difference in extra firm-years per million spent (first minus second arm), "
+            "paired over the same seeds; separated when the 95% interval excludes zero.", "", body, ""]
+
+
+def equal_spend_lines(spend: pd.DataFrame, table: pd.DataFrame, n_calibration: int, currency: str) -> list[str]:
+    """How each instrument's generosity was scaled for equal spending, and what it then paid out."""
+    paid = table.set_index("instrument")["paid_out"]
+    return ["## Equal spending", "", "Each instrument's generosity was multiplied by the factor below (found by "
+            f"bisection on the first {n_calibration} seeds) and its cap set to the target, so the money lasts over "
+            "the window.", "",
+            pd.DataFrame([{"instrument": label(r.instrument), "generosity": r.generosity,
+                           "at equal cap": f"{r.value_at_cap:g}", "scaled": f"{r.value:g}", "factor": f"{r.factor:.3f}",
+                           f"spent at equal cap ({currency})": f"{r.spent_at_equal_cap:,.0f}",
+                           f"paid out here ({currency})": f"{paid.get(r.instrument, np.nan):,.0f}"}
+                          for r in spend.itertuples()]).to_markdown(index=False), ""]
+
+
+def _seeds_run(cfg: Any, arms: dict, policies: dict, folder: RunFolder) -> tuple[list, int]:
+    """Run the replications: ``n_seeds`` seeds, then ``seeds_step`` more at a time while pairs stay unresolved
+    (up to ``max_seeds``). Returns every result and the number of seeds run."""
+    ex = cfg.experiment
+    overrides = {"baseline": {"policies": {}, "experiment.per_firm": True}}
+    overrides.update({arm: {"policies": {n: policies[n] for n in parts}, "experiment.per_firm": True}
+                      for arm, parts in arms.items()})
+    results, done, n = [], 0, ex.n_seeds
+    limit = max(ex.max_seeds, ex.n_seeds)
+    while True:
+        results += run_jobs(paired_jobs(cfg, overrides, n, first=done), ex.workers, ex.progress, "policy runs",
+                            store=folder.replications, runner=run_policy_arm)
+        done = n
+        effects = per_seed_effects(results)
+        if n >= limit or effects.empty:
+            return results, n
+        pairs = policy_ranking.paired_differences(effects, int(cfg.seed))
+        if policy_ranking.unresolved_pairs(pairs, ex.target_half_width).empty:
+            return results, n
+        n = min(n + ex.seeds_step, limit)
+
+
+def _terms_header(cfg: Any, n_paired: int, n_run: int, mode_note: str) -> list[str]:
+    """The design in a few bullets: scenario, horizon, seeds, firms, budget mode."""
+    ex, crisis = cfg.experiment, cfg.market.crisis
+    scen = []
+    if crisis.enabled:
+        scen.append(f"crisis (onset month {crisis.start_month}, demand down {crisis.depth:.0%} for "
+                    f"{crisis.duration_months} months, recovery over {crisis.recovery_months})")
+    if cfg.market.competition.enabled:
+        scen.append(f"large-firm entry (month {cfg.market.competition.start_month})")
+    seeds = f"{n_paired} paired seeds ({cfg.seed} to {cfg.seed + n_run - 1})"
+    if n_paired < n_run:
+        seeds += f" of {n_run} run; the others failed"
+    if ex.max_seeds > ex.n_seeds:
+        seeds += (f"; adaptive: started with {ex.n_seeds}, {ex.seeds_step} more at a time while pairs were "
+                  f"unresolved, at most {ex.max_seeds}")
+    return [f"- **scenario: {', '.join(scen) or 'baseline'}**",
+            f"- horizon: {cfg.months} months; firms: {cfg.firms.n_firms:,} at the start (plus entrants); "
+            f"alliances {'on' if cfg.alliances.enabled else 'off'}",
+            f"- seeds: {seeds}",
+            f"- budgets: {mode_note}",
+            f"- money in {cfg.currency}; every figure is a mean over seeds of the difference from the same seed "
+            "without any policy (same demand, same shocks, same firms), with its 95% confidence interval"]
 
 
 def run(cfg: Any, out_dir: Path) -> dict:
     """Run the paired policy comparison and write its run folder."""
     folder = RunFolder(out_dir, cfg, seed=cfg.seed, kind="policy_compare")
-    ex = cfg.experiment
-    results = run_jobs(paired_jobs(cfg, instrument_arms(cfg), ex.n_seeds), ex.workers, ex.progress, "policy runs",
-                       store=folder.replications)
+    ex, cur = cfg.experiment, cfg.currency
+    policies = instrument_policies(cfg)
+    arms = instrument_arms(cfg)
+    spend = None
+    if ex.budget_mode == "equal_spend":
+        policies, spend = policy_spend.equal_spend(cfg, policies, ReplicationStore(folder.path / "spend_calibration"))
+        folder.table("equal_spend", spend)
+        origin = ("as configured (experiment.spend_target)" if ex.spend_target else
+                  f"the least an instrument spent at the equal cap of {money(ex.budget, cur)}")
+        mode_note = (f"equal spending: each instrument's generosity scaled so that it spends about "
+                     f"{money(spend['target'].iloc[0], cur)}, {origin} (see Equal spending below)")
+    else:
+        mode_note = "equal cap: each instrument's own budget below is a hard cap, not a spending target"
+    results, n_run = _seeds_run(cfg, arms, policies, folder)
     failed = [f"seed {r.seed} ({r.arm}): {r.error.splitlines()[0]}" for r in results if r.error]
     effects = per_seed_effects(results)
     if effects.empty:
-        raise RuntimeError("no instrument run could be paired with its baseline: " + "; ".join(failed))
-    folder.table("replications", effects)
-    n_paired = int(effects["seed"].nunique())  # seeds whose baseline and at least one instrument completed
-    table = summarise(effects, int(cfg.seed))
+        raise RuntimeError("no arm could be paired with its baseline: " + "; ".join(failed))
+    ledger = policy_terms.ledger_frame(results)
+    folder.table("ledger", ledger)
+    sector_names = list(cfg.firms.sector_names)
+    displaced, groups = displacement_effects(results, ledger, sector_names)
+    folder.table("replications", effects.merge(displaced, on=["instrument", "seed"], how="left")
+                 if len(displaced) else effects)
+    n_paired = int(effects["seed"].nunique())
+    table = summarise(effects, int(cfg.seed), displaced)
+    pairs = policy_ranking.paired_differences(effects, int(cfg.seed))
+    table["rank"] = policy_ranking.rank_arms(table, pairs)
+    unresolved = policy_ranking.unresolved_pairs(pairs, ex.target_half_width)
     folder.table("instruments", table)
+    folder.table("pairs", pairs)
+    terms = policy_terms.fiscal_terms(results, ledger, policies, cfg)
+    folder.table("terms", terms)
+    packages = policy_ranking.interactions(effects, arms)
+    if len(packages):
+        folder.table("packages", packages)
+    who = beneficiary_table(groups) if len(groups) else pd.DataFrame()
+    if len(who):
+        folder.table("beneficiaries", who)
+
     figs = folder.path / "figures"
-    for key, label in (("extra_firm_years", "extra firm-years vs no policy"),
-                       ("extra_revenue", "extra revenue vs no policy (MXN)"),
-                       ("cost_per_extra_firm_year", "public cost per extra firm-year (MXN)")):
-        est = table.rename(columns={key: "mean", f"{key}_lo": "lo", f"{key}_hi": "hi"})
-        est = est.assign(label=est["instrument"]).dropna(subset=["mean"])
-        if len(est):
-            plots.estimates_with_ci(est, figs / f"{key}.png", f"Instruments at equal budget ({n_paired} seeds)", label)
-    scen = [s for s, on in (("crisis", cfg.market.crisis.enabled), ("large-firm entry", cfg.market.competition.enabled)) if on]
-    cols = ["instrument"] + [c for k in OUTCOMES for c in (k, f"{k}_lo", f"{k}_hi")] + \
-        ["cost_per_extra_firm_year", "cost_per_extra_firm_year_lo", "cost_per_extra_firm_year_hi",
-         "extra_firm_years_se_paired", "extra_firm_years_corr_arms"]
-    lines = ["# Policy brief: instruments compared at equal budget", "",
-             f"{n_paired} paired seeds{_of_planned(n_paired, ex.n_seeds)}; {cfg.firms.n_firms} initial firms; {cfg.months} months; scenario: "
-             f"{', '.join(scen) or 'baseline'}; alliances {'on' if cfg.alliances.enabled else 'off'}. "
-             "Every instrument is compared with the same seeds without any policy; values are means over seeds "
-             "with 95% confidence intervals; cost per extra firm-year is total public cost over extra firm-years "
-             "(paired bootstrap CI), reported only where the extra firm-years are significantly positive.", "",
-             "## Ranking (lowest cost per extra surviving firm-year first)", "", *ranking_text(table), "",
-             "## All outcomes", "", table[cols].to_markdown(index=False, floatfmt=",.3g"), ""]
+    shown = draw_figures(table, who, figs, n_paired, cur)
+    lines = [f"# Policy brief: {', '.join(label(a) for a in arms)}", "", "## Terms", "",
+             *_terms_header(cfg, n_paired, n_run, mode_note), "",
+             *policy_terms.terms_markdown(terms, cur),
+             "## Ranking (lowest cost per extra surviving firm-year first)", "",
+             *ranking_lines(table, pairs, unresolved, cur), "", ranking_table(table, cur), "",
+             *package_lines(packages, cur), *displacement_lines(table, cur), *beneficiary_lines(shown),
+             *pair_lines(pairs)]
+    if spend is not None:
+        lines += equal_spend_lines(spend, table, min(ex.n_seeds, policy_spend.CALIBRATION_SEEDS), cur)
     lines += [f"![{p.stem}](figures/{p.name})" for p in sorted(figs.glob("*.png"))]
+    lines += ["", "Every payment of every arm and seed is in `ledger.parquet`; all outcomes with their intervals in "
+              "`instruments.parquet`. How the response to money looks: sweep the budget (`sweep=policy_budget`, "
+              "then `experiments.collect <folder> --curve experiment.budget extra_firm_years`)."]
     if failed:
         lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
     atomic_write(folder.path / "policy_brief.md", lambda p: p.write_text("\n".join(lines) + "\n"))
-    summary = {"n_seeds": n_paired, "n_seeds_planned": ex.n_seeds, "failed_runs": failed,
+    summary = {"n_seeds": n_paired, "n_seeds_planned": ex.n_seeds, "n_seeds_run": n_run, "failed_runs": failed,
+               "budget_mode": ex.budget_mode,
+               "unresolved_pairs": [[r.arm_a, r.arm_b] for r in unresolved.itertuples()],
                "instruments": {r["instrument"]: {k: r[k] for k in table.columns if k != "instrument"}
                                for r in table.to_dict("records")}}
     folder.json("summary", summary)

@@ -303,7 +303,7 @@ def jobs_of(cfg: Any) -> int:
     """Model runs an experiment of ``cfg`` makes."""
     ex = cfg.experiment
     if ex.kind == "policy_compare":
-        arms = 1 + (len(cfg.policies) or len(ex.instruments))
+        arms = 1 + (len(ex.arms) or len(cfg.policies) or len(ex.instruments))
     elif ex.kind == "uplift_frontier":
         from sim.params import parse_grid
         points = 1

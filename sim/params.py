@@ -380,6 +380,12 @@ class EligibilityConfig:
     max_age_months: int = param(100_000, 0, 100_000, "months", "oldest eligible firm")
     allied: str = param("any", choices=("any", "allied", "unallied"), doc="alliance status required")
     share: float = param(1.0, 0, 1, "share", "share of firms drawn at random (policy's own stream) to be eligible")
+    min_capability: float = param(0.0, 0, 1, "0-1", "least alliance-management capability of an eligible firm")
+    max_capability: float = param(1.0, 0, 1, "0-1", "greatest alliance-management capability of an eligible firm")
+
+
+#: What a policy window's months count from.
+WINDOW_ORIGINS = ("run_start", "crisis_onset")
 
 
 @dataclass
@@ -389,6 +395,10 @@ class PolicyConfig:
     kind: str = param("formation_grant", doc="instrument kind (see sim.policies.REGISTRY)")
     start_month: int = param(12, 0, 100_000, "month", "first month of the window [start, stop)")
     stop_month: int = param(72, 0, 100_000, "month", "first month after the window")
+    window_from: str = param("run_start", choices=WINDOW_ORIGINS,
+                             doc="run_start: the window's months count from the start of the run; crisis_onset: "
+                                 "from the crisis onset (market.crisis.start_month), so [0, 12) is the crisis' "
+                                 "first year")
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "hard cap on total payments")
     eligibility: EligibilityConfig = field(default_factory=EligibilityConfig)
     params: dict = field(default_factory=dict, metadata={"doc": "instrument parameters (its Params schema)"})
@@ -443,6 +453,27 @@ class ExperimentConfig:
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "policy_compare: equal budget of every instrument")
     policy_start_month: int = param(12, 0, 100_000, "month", "policy_compare: window start")
     policy_stop_month: int = param(72, 1, 100_000, "month", "policy_compare: window stop (exclusive)")
+    policy_window_from: str = param("run_start", choices=WINDOW_ORIGINS,
+                                    doc="policy_compare: what the window's months count from (crisis_onset: "
+                                        "months after the crisis onset)")
+    arms: list = param([], doc="policy_compare: arms as lists of instruments (kinds, or names of configured "
+                                "policies), e.g. [[credit],[training],[credit,training]]; an arm of several is a "
+                                "package; empty means one arm per instrument")
+    budget_mode: str = param("equal_cap", choices=("equal_cap", "equal_spend"),
+                             doc="policy_compare: equal_cap gives every instrument the same budget cap; equal_spend "
+                                 "scales each instrument's generosity down so that all spend about the same")
+    spend_target: float = param(0.0, 0, 1e13, "currency",
+                                "policy_compare, equal_spend: what every instrument should spend; 0 means the least "
+                                "that any instrument spends at the equal cap")
+    spend_tolerance: float = param(0.02, 0.001, 0.5, "share",
+                                   "policy_compare, equal_spend: relative gap to the target spending accepted")
+    max_seeds: int = param(0, 0, 100_000, "replications",
+                           "policy_compare: with more than n_seeds, add seeds_step seeds at a time until every pair "
+                           "of arms is resolved or max_seeds ran; 0 runs n_seeds only")
+    seeds_step: int = param(10, 1, 100_000, "replications", "policy_compare: seeds added per round of replications")
+    target_half_width: float = param(0.0, 0, 1e9, "firm-years per million currency",
+                                     "policy_compare: a pair of arms whose paired-difference CI is this narrow is "
+                                     "resolved even if it includes zero; 0: only separation resolves")
     targets: list = param([], doc="validate, calibrate: names of targets under configs/targets/; empty means "
                                   "every target (validate) or every calibration target (calibrate)")
     exploratory: str = param("default", doc="calibrate, sensitivity: configs/exploratory/<name>.yaml, where "
@@ -631,7 +662,7 @@ def _check_cross_fields(cfg: Any) -> None:
             raise ConfigError(f"alliances.structure.types_enabled contains {t!r}; allowed: "
                               f"{', '.join(ALLIANCE_TYPES)}")
     for name, pol in cfg.policies.items():
-        _check_policy(name, pol, len(names))
+        _check_policy(name, pol, len(names), cfg.market.crisis.enabled)
     for kind in cfg.experiment.instruments:
         if kind not in INSTRUMENT_KINDS:
             raise ConfigError(f"experiment.instruments contains {kind!r}; allowed: {', '.join(INSTRUMENT_KINDS)}")
@@ -663,24 +694,48 @@ def _check_experiment(cfg: Any) -> None:
     if ex.kind == "policy_compare" and not cfg.policies and not ex.instruments:
         raise ConfigError("experiment.instruments=[] leaves policy_compare nothing to compare; allowed: a non-empty "
                           f"list of {', '.join(INSTRUMENT_KINDS)}, or policies configured with policy=<name>")
+    if ex.kind == "policy_compare":
+        _check_policy_compare(cfg)
+
+
+def _check_policy_compare(cfg: Any) -> None:
+    """Arms name known instruments; adaptive seeds go up from n_seeds; a crisis window needs a crisis."""
+    ex = cfg.experiment
+    names = list(cfg.policies) or list(INSTRUMENT_KINDS)
+    for k, arm in enumerate(ex.arms):
+        items = list(arm) if isinstance(arm, (list, tuple)) else None
+        if not items or any(item not in names and item not in INSTRUMENT_KINDS for item in items) \
+                or len(set(items)) < len(items):
+            raise ConfigError(f"experiment.arms[{k}]={arm!r} is not allowed; expected a list of distinct "
+                              f"instruments from {', '.join(dict.fromkeys(names + list(INSTRUMENT_KINDS)))}, "
+                              "e.g. experiment.arms=[[credit],[training],[credit,training]]")
+    if 0 < ex.max_seeds < ex.n_seeds:
+        raise ConfigError(f"experiment.max_seeds={ex.max_seeds} is below experiment.n_seeds={ex.n_seeds}; allowed: "
+                          "0 (no further seeds) or at least n_seeds")
+    if ex.policy_window_from == "crisis_onset" and not cfg.policies and not cfg.market.crisis.enabled:
+        raise ConfigError("experiment.policy_window_from=crisis_onset needs a crisis; allowed: scenario=crisis "
+                          "(market.crisis.enabled=true) or policy_window_from=run_start")
 
 
 def _check_horizon(cfg: Any) -> None:
     """Every window opens inside the horizon (a window starting after the last month does nothing)."""
-    windows = [(f"policies.{name}.start_month", pol.start_month) for name, pol in cfg.policies.items()]
+    onset = cfg.market.crisis.start_month
+    windows = [(f"policies.{name}.start_month", pol.start_month + (onset if pol.window_from == "crisis_onset" else 0))
+               for name, pol in cfg.policies.items()]
     if cfg.market.crisis.enabled:
         windows.append(("market.crisis.start_month", cfg.market.crisis.start_month))
     if cfg.market.competition.enabled:
         windows.append(("market.competition.start_month", cfg.market.competition.start_month))
     if cfg.experiment.kind == "policy_compare" and not cfg.policies:
-        windows.append(("experiment.policy_start_month", cfg.experiment.policy_start_month))
+        windows.append(("experiment.policy_start_month", cfg.experiment.policy_start_month
+                        + (onset if cfg.experiment.policy_window_from == "crisis_onset" else 0)))
     for path, start in windows:
         if start > cfg.months:
             raise ConfigError(f"{path}={start} is after the horizon months={cfg.months}; allowed: a start month "
                               f"in [0, {cfg.months}]")
 
 
-def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
+def _check_policy(name: str, pol: Any, n_sectors: int, crisis_enabled: bool) -> None:
     """A policy's kind, window, eligibility sectors and instrument parameters."""
     from sim.policies import REGISTRY
     path = f"policies.{name}"
@@ -689,8 +744,12 @@ def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
     if pol.stop_month <= pol.start_month:
         raise ConfigError(f"{path}: the window [start_month={pol.start_month}, stop_month={pol.stop_month}) is "
                           "empty; allowed: stop_month > start_month")
+    if pol.window_from == "crisis_onset" and not crisis_enabled:
+        raise ConfigError(f"{path}.window_from=crisis_onset needs a crisis; allowed: scenario=crisis "
+                          "(market.crisis.enabled=true) or window_from=run_start")
     el = pol.eligibility
-    for low, high in (("min_workers", "max_workers"), ("min_age_months", "max_age_months")):
+    for low, high in (("min_workers", "max_workers"), ("min_age_months", "max_age_months"),
+                      ("min_capability", "max_capability")):
         if getattr(el, low) > getattr(el, high):
             raise ConfigError(f"{path}.eligibility.{low}={getattr(el, low)} is above {path}.eligibility.{high}="
                               f"{getattr(el, high)}, so no firm is eligible; allowed: {low} <= {high}")

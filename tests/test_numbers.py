@@ -68,7 +68,10 @@ def test_shrunken_sources_give_every_field_the_blocks_read(gen, monkeypatch):
                      "experiment.progress=false"),
         "frontier": ("experiment=uplift_frontier", "firms.n_firms=150", "months=72", "experiment.n_seeds=2",
                      "experiment.workers=1", "experiment.progress=false",
-                     "experiment.grid=['alliances.types.bridge_access_gain=0.3,0.6','alliances.search.p_seek_max=0.06']")})
+                     "experiment.grid=['alliances.types.bridge_access_gain=0.3,0.6','alliances.search.p_seek_max=0.06']"),
+        "policy_compare": ("experiment=policy_compare", "firms.n_firms=150", "months=36", "experiment.n_seeds=2",
+                           "experiment.workers=1", "experiment.progress=false", "experiment.policy_start_month=6",
+                           "experiment.policy_stop_month=24")})
     numbers = {name: gen.collect(name) for name in gen.SOURCES}
     json.dumps(numbers, allow_nan=False)  # what --run writes must be strict JSON
     for name, render in gen.BLOCKS.items():

@@ -802,3 +802,17 @@ def test_training_intake_is_the_first_by_priority_as_a_full_sort_gives(k):
     priority = rng.integers(0, 20, 100).astype(np.uint64)  # many ties
     expected = rows[np.argsort(priority, kind="stable")][:k]
     assert np.array_equal(first_by_priority(rows, priority, k), expected), f"expected the first {k} of a full sort"
+
+
+def test_capability_eligibility_admits_only_firms_in_the_band():
+    """eligibility.max_capability=0.25: every eligible living firm has capability at most 0.25, and living firms
+    above it are excluded (N=300, 13 months)."""
+    cfg = load_config("firms.n_firms=300", "months=13", "policy=training",
+                      "policies.training.eligibility.min_age_months=0", "policies.training.eligibility.max_capability=0.25")
+    m = AllianceModel.from_config(cfg)
+    m.run_for(13)
+    rows = m.living_rows
+    ok = m.policies.items[0].eligible(rows)
+    cap = m.firms.capability[rows]
+    assert ok.any() and (cap[ok] <= 0.25).all(), "expected eligible firms, all with capability <= 0.25"
+    assert (cap > 0.25).any() and not ok[cap > 0.25].any(), "expected firms above 0.25 alive and none eligible"

@@ -3,6 +3,7 @@ the crisis calibrated to INEGI 2019-2020 and large-firm entry confined to the se
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -11,14 +12,18 @@ import pandas as pd
 import pytest
 
 import sim.config
-from experiments import policy_compare
+import sim.params
+from experiments import policy_compare, policy_ranking
+from experiments.policy_terms import LABELS
 from sim import AllianceModel, load_config
 from sim.params import INSTRUMENT_KINDS
 
 SHRUNK = ("experiment=policy_compare", "firms.n_firms=200", "months=48", "experiment.n_seeds=3",
           "experiment.workers=1", "experiment.progress=false", "experiment.policy_start_month=6",
           "experiment.policy_stop_month=30")
-SCENARIOS = {"baseline": (), "crisis": ("scenario=crisis",)}
+#: The crisis brief compares instruments acting in the crisis' first year (months 36-47).
+SCENARIOS = {"baseline": (), "crisis": ("scenario=crisis", "experiment.policy_window_from=crisis_onset",
+                                        "experiment.policy_start_month=0", "experiment.policy_stop_month=12")}
 CI_OUTCOMES = ("public_cost", "extra_firms_alive", "extra_firm_years", "extra_revenue", "alliances_formed")
 
 
@@ -52,7 +57,7 @@ def test_brief_names_every_instrument_and_its_figures_exist(compare_runs, scenar
     assert brief.is_file(), "expected policy_brief.md in the run folder"
     text = brief.read_text()
     for kind in INSTRUMENT_KINDS:
-        assert kind in text, f"expected the brief to name {kind!r}"
+        assert LABELS[kind] in text, f"expected the brief to name {LABELS[kind]!r}"
     assert f"scenario: {scenario}" in text, f"expected the brief to state 'scenario: {scenario}'"
     for name in ("extra_firm_years.png", "extra_revenue.png"):
         fig = folder / "figures" / name
@@ -106,6 +111,202 @@ def test_configured_policy_is_compared_alone(tmp_path):
     assert list(summary["instruments"]) == ["training"], f"expected only training, got {list(summary['instruments'])}"
     reps = pd.read_parquet(tmp_path / "replications.parquet")
     assert (reps["public_cost"] <= 50000 + 1e-9).all(), "expected the configured budget of 50,000 respected"
+
+
+def test_brief_opens_with_the_terms_of_every_instrument(compare_runs):
+    """Before any result the brief states scenario, horizon, seeds, firms and per instrument its budget, window,
+    eligibility, spend against cap and firms paid; credit also lent, repaid, outstanding and written off."""
+    cfg, folder, _ = compare_runs["baseline"]
+    text = (folder / "policy_brief.md").read_text()
+    terms = text[: text.index("## Ranking")]
+    for needle in ("scenario: baseline", f"horizon: {cfg.months} months", f"{cfg.experiment.n_seeds} paired seeds",
+                   f"firms: {cfg.firms.n_firms:,}", "budget (MXN)", "1,000,000", "months 6-29", "eligibility",
+                   "at least 12 months old", "share of cap", "firms paid", "lent (MXN)", "repaid (MXN)",
+                   "outstanding (MXN)", "written off (MXN)"):
+        assert needle in terms, f"expected the terms section to state {needle!r}"
+    table = pd.read_parquet(folder / "terms.parquet")
+    assert sorted(table["kind"]) == sorted(INSTRUMENT_KINDS), f"expected one row of terms per instrument"
+    assert ((table["paid_out"] >= 0) & (table["paid_out"] <= table["budget"] * (1 + 1e-12))).all(), (
+        "expected every instrument's outlay within [0, its cap]")
+    credit = table[table["kind"] == "credit"].iloc[0]
+    assert credit["lent"] > 0 and credit["lent"] == pytest.approx(credit["paid_out"]), (
+        f"expected credit's outlay to be what it lent, got {credit.to_dict()}")
+    # Debt grows only by interest: what is still owed or lost is at least what was lent and not repaid.
+    assert credit["outstanding"] + credit["written_off"] >= credit["lent"] - credit["repaid"] - 1e-6, (
+        f"expected outstanding + written off >= lent - repaid, got {credit.to_dict()}")
+
+
+def test_ledger_parquet_holds_every_arms_payments_and_adds_up_to_public_cost(compare_runs):
+    """ledger.parquet has seed and arm columns; per arm and seed its rows add up to the public cost (net) and to
+    the outlay the instruments report (gross, without repayments); the baseline pays nothing."""
+    cfg, folder, _ = compare_runs["baseline"]
+    ledger = pd.read_parquet(folder / "ledger.parquet")
+    reps = pd.read_parquet(folder / "replications.parquet").set_index(["instrument", "seed"])
+    assert {"seed", "arm", "month", "instrument", "firm_id", "amount", "form"} <= set(ledger.columns)
+    assert set(ledger["arm"]) == set(INSTRUMENT_KINDS), f"expected payments of every arm, got {set(ledger['arm'])}"
+    net = ledger.groupby(["arm", "seed"])["amount"].sum()
+    gross = ledger[ledger["form"] != "repayment"].groupby(["arm", "seed"])["amount"].sum()
+    for (arm, seed), value in net.items():
+        assert value == pytest.approx(reps.loc[(arm, seed), "public_cost"], rel=1e-9, abs=1e-6), (
+            f"{arm} seed {seed}: expected the ledger's net total to be the public cost")
+        assert gross[(arm, seed)] == pytest.approx(reps.loc[(arm, seed), "paid_out"], rel=1e-9, abs=1e-6), (
+            f"{arm} seed {seed}: expected the ledger's outlay to be what the instrument reports as spent")
+
+
+def test_crisis_relative_window_pays_nothing_before_the_onset(compare_runs):
+    """experiment.policy_window_from=crisis_onset with [0, 12): no grant, course, loan or service before month
+    36, something paid in the crisis' first year, and the brief states the window after the onset."""
+    cfg, folder, _ = compare_runs["crisis"]
+    onset = cfg.market.crisis.start_month
+    ledger = pd.read_parquet(folder / "ledger.parquet")
+    paid = ledger[ledger["form"] != "repayment"]
+    assert len(paid) and (paid["month"] >= onset).all(), (
+        f"expected payments only from the onset (month {onset}), got months {sorted(set(paid['month']))[:5]}")
+    assert (paid["month"] < onset + 12).all(), "expected no payment after the crisis' first year"
+    text = (folder / "policy_brief.md").read_text()
+    assert f"0 to 11 after the crisis onset in month {onset}" in text, "expected the brief to state the window"
+
+
+def test_arms_without_a_gain_stay_in_the_ranking_table(compare_runs):
+    """Every arm is in the brief's ranking table with its cost; an arm without a significant gain reads
+    'no detectable gain' and has no rank."""
+    for _, folder, _ in compare_runs.values():
+        table = pd.read_parquet(folder / "instruments.parquet")
+        text = (folder / "policy_brief.md").read_text()
+        ranking = text[text.index("## Ranking"):]
+        rows = [line for line in ranking.splitlines() if line.startswith("| ")]
+        for r in table.itertuples():
+            row = next((line for line in rows if f"| {LABELS[r.instrument]} " in line), None)
+            assert row is not None, f"expected {r.instrument} in the ranking table"
+            assert f"{r.public_cost:,.0f}" in row, f"expected {r.instrument}'s cost in its row: {row}"
+            if not r.extra_firm_years_significant:
+                assert "no detectable gain" in row and np.isnan(r.rank), f"expected no gain and no rank: {row}"
+
+
+def test_arms_are_ranked_apart_only_when_their_paired_difference_excludes_zero(compare_runs):
+    """In the runs: two arms with different ranks have a separated pair. On made-up seeds: two arms far apart
+    rank 1 and 2; a noisy third arm that overlaps both ties them all."""
+    for _, folder, _ in compare_runs.values():
+        table = pd.read_parquet(folder / "instruments.parquet").dropna(subset=["rank"])
+        pairs = pd.read_parquet(folder / "pairs.parquet").set_index(["arm_a", "arm_b"])
+        for a, b in itertools.combinations(table.itertuples(), 2):
+            if a.rank != b.rank:
+                pair = pairs.loc[(a.instrument, b.instrument)] if (a.instrument, b.instrument) in pairs.index \
+                    else pairs.loc[(b.instrument, a.instrument)]
+                assert pair["separated"], f"{a.instrument} and {b.instrument} ranked apart without separation"
+    rng = np.random.default_rng(7)
+    seeds = np.arange(12)
+    made_up = {"a": 100 + rng.normal(0, 2, 12), "b": 20 + rng.normal(0, 2, 12), "c": 60 + 300.0 * (-1) ** seeds}
+
+    def ranks(arms):
+        eff = pd.DataFrame([{"instrument": k, "seed": s, "public_cost": 1e6, "extra_firm_years": made_up[k][s]}
+                            for k in arms for s in seeds])
+        table = pd.DataFrame([{"instrument": k, "extra_firm_years_significant": True,
+                               "yield": float(np.mean(made_up[k]))} for k in arms])
+        return dict(zip(arms, policy_ranking.rank_arms(table, policy_ranking.paired_differences(eff, 0))))
+
+    assert ranks(["a", "b"]) == {"a": 1.0, "b": 2.0}, f"expected a and b ranked apart, got {ranks(['a', 'b'])}"
+    assert set(ranks(["a", "b", "c"]).values()) == {1.0}, (
+        f"expected a noisy arm overlapping both to tie them all, got {ranks(['a', 'b', 'c'])}")
+
+
+def test_net_effect_is_the_sum_over_beneficiaries_their_rivals_and_other_firms(compare_runs):
+    """Per arm and seed, the per-firm split adds up: beneficiaries + same-market others + other markets = net,
+    and net equals the difference of the two worlds' firm-years and revenue."""
+    _, folder, _ = compare_runs["baseline"]
+    reps = pd.read_parquet(folder / "replications.parquet")
+    for key in ("extra_firm_years", "extra_revenue"):
+        parts = sum(reps[f"{key}_{g}"] for g in ("beneficiaries", "same_market_others", "other_markets"))
+        assert np.allclose(parts, reps[f"{key}_net"], rtol=1e-9, atol=1e-6), f"expected the groups to add to net {key}"
+    assert np.allclose(reps["extra_firm_years_net"], reps["extra_firm_years"], rtol=0, atol=1e-9), (
+        "expected the per-firm net firm-years to equal the worlds' difference")
+    # Summed per firm rather than per month: equal to the worlds' difference up to rounding (1e-6 of their level).
+    gap = (reps["extra_revenue_net"] - reps["extra_revenue"]).abs()
+    assert (gap <= 1e-6 * reps["total_revenue_baseline"]).all(), (
+        f"expected the per-firm net revenue to equal the worlds' difference, largest gap {gap.max():.3g}")
+    credit = reps[reps["instrument"] == "credit"]
+    assert (credit["firms_beneficiaries"] > 0).all(), "expected credit to reach some firms on every seed"
+
+
+PACKAGE = (*SHRUNK[:2], "months=36", "experiment.n_seeds=2", "experiment.max_seeds=4", "experiment.seeds_step=2",
+           *SHRUNK[4:], "experiment.arms=[[credit],[training,credit]]")
+
+
+@pytest.fixture(scope="module")
+def package_run(tmp_path_factory):
+    """A package of training and credit, its parts alone (training added because the package needs it), seeds
+    added two at a time while pairs are unresolved, up to 4."""
+    folder = tmp_path_factory.mktemp("policy_package")
+    cfg = sim.config.check(load_config(*PACKAGE))
+    return cfg, folder, policy_compare.run(cfg, folder)
+
+
+def test_a_packages_ledger_is_the_union_of_its_instruments_payments(package_run):
+    """The package arm pays only through its two instruments; each one's rows add up to what it reports as
+    spent, within its own budget; its parts also run alone, and the brief reports the interaction with a CI."""
+    cfg, folder, summary = package_run
+    assert set(summary["instruments"]) == {"credit", "training+credit", "training"}, (
+        f"expected the package and both parts as arms, got {sorted(summary['instruments'])}")
+    ledger = pd.read_parquet(folder / "ledger.parquet")
+    pack = ledger[ledger["arm"] == "training+credit"]
+    assert set(pack["instrument"]) == {"training", "credit"}, f"expected payments of both, got {set(pack['instrument'])}"
+    terms = pd.read_parquet(folder / "terms.parquet")
+    for r in terms[terms["arm"] == "training+credit"].itertuples():
+        gross = pack[(pack["instrument"] == r.instrument) & (pack["form"] != "repayment")]["amount"].sum()
+        assert gross / summary["n_seeds"] == pytest.approx(r.paid_out), f"expected {r.instrument}'s rows to be its outlay"
+        assert r.paid_out <= r.budget * (1 + 1e-12), f"expected {r.instrument} within its own budget"
+    reps = pd.read_parquet(folder / "replications.parquet")
+    assert np.allclose(reps.loc[reps["instrument"] == "training+credit", "public_cost"].sum(), pack["amount"].sum())
+    packages = pd.read_parquet(folder / "packages.parquet")
+    row = packages.iloc[0]
+    assert row["package"] == "training+credit" and row["extra_firm_years_interaction_lo"] <= \
+        row["extra_firm_years_interaction"] <= row["extra_firm_years_interaction_hi"], f"expected a CI, got {row}"
+    assert "## Packages" in (folder / "policy_brief.md").read_text(), "expected the brief to report the package"
+
+
+def test_adaptive_seeds_stop_when_pairs_are_resolved_or_at_the_maximum(package_run):
+    """Seeds grow from 2 by 2 up to 4: the run stops early only when no pair is unresolved, the tables use every
+    seed run, and the brief says how many ran and which pairs remain unresolved."""
+    cfg, folder, summary = package_run
+    n = summary["n_seeds_run"]
+    assert n in (2, 4), f"expected 2 or 4 seeds, got {n}"
+    assert n == cfg.experiment.max_seeds or not summary["unresolved_pairs"], (
+        f"expected more seeds while pairs are unresolved, stopped at {n} with {summary['unresolved_pairs']}")
+    table = pd.read_parquet(folder / "instruments.parquet")
+    assert (table["n_seeds"] == n).all(), f"expected every arm on all {n} seeds"
+    text = (folder / "policy_brief.md").read_text()
+    assert f"{n} paired seeds" in text and "adaptive" in text, "expected the brief to say how many seeds ran"
+    for a, b in summary["unresolved_pairs"]:
+        assert f"{LABELS[a.split('+')[0]]}" in text[text.index("Unresolved pairs"):], "expected unresolved pairs named"
+
+
+def test_equal_spend_arms_spend_within_5_percent_of_each_other(tmp_path):
+    """experiment.budget_mode=equal_spend: credit and training, whose outlays at an equal cap differ more than
+    twofold, spend within 5% of each other; neither above the target."""
+    cfg = sim.config.check(load_config(*SHRUNK[:2], "months=36", "experiment.n_seeds=2", *SHRUNK[4:],
+                                       "experiment.instruments=[credit,training]",
+                                       "experiment.budget_mode=equal_spend"))
+    policy_compare.run(cfg, tmp_path)
+    spend = pd.read_parquet(tmp_path / "equal_spend.parquet")
+    assert spend["spent_at_equal_cap"].max() > 2 * spend["spent_at_equal_cap"].min(), (
+        f"expected very different outlays at equal cap, got {spend['spent_at_equal_cap'].tolist()}")
+    paid = pd.read_parquet(tmp_path / "instruments.parquet").set_index("instrument")["paid_out"]
+    assert paid.max() <= 1.05 * paid.min(), f"expected outlays within 5% of each other, got {paid.to_dict()}"
+    assert (paid <= spend["target"].iloc[0] * (1 + 1e-9)).all(), "expected no instrument above the target"
+    assert (spend["factor"] <= 1).all() and (spend["factor"] > 0).all(), "expected generosity scaled down only"
+
+
+@pytest.mark.parametrize("override, name", [
+    ("experiment.budget_mode=equal_money", "experiment.budget_mode"),
+    ("experiment.arms=[[credit],[loans]]", "experiment.arms[1]"),
+    ("experiment.policy_window_from=crisis_onset", "experiment.policy_window_from"),
+])
+def test_a_bad_policy_compare_setting_stops_with_one_line(override, name):
+    """A bad budget mode, an unknown instrument in an arm, or a crisis-relative window without a crisis: one
+    line naming the parameter."""
+    with pytest.raises(sim.params.ConfigError) as err:
+        load_config("experiment=policy_compare", override)
+    assert name in str(err.value) and "\n" not in str(err.value), f"expected one line naming {name}: {err.value}"
 
 
 # ----------------------------------------------------------------- scenarios

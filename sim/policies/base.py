@@ -28,6 +28,9 @@ class Policy:
     """
 
     kind: ClassVar[str] = ""
+    #: What an equal-spend comparison scales to make the instrument less generous: a field of its
+    #: ``params`` or of its ``eligibility`` (by default the share of eligible firms it reaches).
+    generosity: ClassVar[str] = "eligibility.share"
     Params: ClassVar[type] = object
     HOOKS: ClassVar[tuple[str, ...]] = ("start_of_month", "after_formation", "after_alliance_costs", "before_exit")
 
@@ -69,9 +72,15 @@ class Policy:
         self.model = model
         self.draws = model.streams[f"policy:{self.name}"]
 
+    def window(self) -> tuple[int, int]:
+        """The window ``[start, stop)`` in months of the run (a crisis-relative window shifted by the onset)."""
+        shift = self.model.cfg.market.crisis.start_month if self.cfg.window_from == "crisis_onset" else 0
+        return self.cfg.start_month + shift, self.cfg.stop_month + shift
+
     def active(self, month: int) -> bool:
-        """Whether ``month`` falls in the window ``[start_month, stop_month)``."""
-        return self.cfg.start_month <= month < self.cfg.stop_month
+        """Whether ``month`` falls in the window (``[start_month, stop_month)``, counted from its origin)."""
+        start, stop = self.window()
+        return start <= month < stop
 
     def remaining(self) -> float:
         """Budget left."""
@@ -85,6 +94,9 @@ class Policy:
         age = m.month - t.birth_month[rows]
         ok = (t.alive[rows] & (t.workers[rows] >= e.min_workers) & (t.workers[rows] <= e.max_workers)
               & (age >= e.min_age_months) & (age <= e.max_age_months))
+        if e.min_capability > 0.0 or e.max_capability < 1.0:
+            cap = t.capability[rows]
+            ok &= (cap >= e.min_capability) & (cap <= e.max_capability)
         if e.sectors:
             ok &= np.isin(t.sector[rows], list(e.sectors))
         if e.allied != "any":
@@ -140,4 +152,6 @@ class Policy:
 
     def finish(self) -> dict:
         """End-of-run record of the instrument."""
-        return {"instrument": self.name, "kind": self.kind, "budget": self.cfg.budget, "spent": self.spent}
+        start, stop = self.window()
+        return {"instrument": self.name, "kind": self.kind, "budget": self.cfg.budget, "spent": self.spent,
+                "start_month": start, "stop_month": stop}

@@ -29,6 +29,7 @@ class FormationGrant(Policy):
     """Pays ``grant_share`` of eligible members' formation costs (cash)."""
 
     kind = "formation_grant"
+    generosity = "params.grant_share"
     Params = FormationGrantParams
 
     def start_of_month(self) -> None:
