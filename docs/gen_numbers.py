@@ -164,6 +164,7 @@ def uplift_who_benefits(numbers: dict) -> str:
     """The effect on the allied by alliance type, in a sentence."""
     rows = [r for r in numbers["uplift"]["effect_by_group"] if r["dimension"] == "alliance type"]
     parts = [f"{100 * r['mean']:+.1f}% in {r['group']} months (95% CI {100 * r['lo']:+.1f} to {100 * r['hi']:+.1f})"
+             if None not in (r["mean"], r["lo"], r["hi"]) else f"not defined in {r['group']} months (too few)"
              for r in rows]
     return "By alliance type, the effect on the allied is " + ", ".join(parts) + "."
 
@@ -184,7 +185,8 @@ def capability_effect(numbers: dict) -> str:
     firms, and their ratio, against Dyer, Kale and Singh's (2001) about 1.25."""
     def success(name: str) -> tuple[float, float, float]:
         row = next(r for r in numbers[name]["fit"] if r["target"] == "alliance_relational_failure_60m")
-        return 1 - row["model"], 1 - row["ci_hi"], 1 - row["ci_lo"]
+        lo, hi = (row[k] if row[k] is not None else row["model"] for k in ("ci_lo", "ci_hi"))  # one seed: no CI
+        return 1 - row["model"], 1 - hi, 1 - lo
     (hi, hi_lo, hi_hi), (lo, lo_lo, lo_hi) = success("capability_high"), success("capability_low")
     src = numbers["capability_high"]
     return (f"From `experiment=validate experiment.targets=[alliance_relational_failure_60m]` ({_seeds(src)}): "

@@ -63,6 +63,7 @@ def test_unknown_block_is_reported(gen):
 def test_shrunken_sources_give_every_field_the_blocks_read(gen, monkeypatch):
     monkeypatch.setattr(gen, "SOURCES", {
         "uplift": ("experiment=uplift", "firms.n_firms=100", "months=60", "experiment.n_seeds=2",
+                   "alliances.search.p_seek_max=0.2",
                    "experiment.workers=1", "experiment.progress=false"),
         "validate": ("experiment=validate", "firms.n_firms=100", "experiment.n_seeds=2", "experiment.workers=1",
                      "experiment.progress=false"),
@@ -71,7 +72,12 @@ def test_shrunken_sources_give_every_field_the_blocks_read(gen, monkeypatch):
                      "experiment.grid=['alliances.types.bridge_access_gain=0.3,0.6','alliances.search.p_seek_max=0.06']"),
         "policy_compare": ("experiment=policy_compare", "firms.n_firms=150", "months=36", "experiment.n_seeds=2",
                            "experiment.workers=1", "experiment.progress=false", "experiment.policy_start_month=6",
-                           "experiment.policy_stop_month=24")})
+                           "experiment.policy_stop_month=24"),
+        **{f"capability_{k}": ("experiment=validate", "firms.n_firms=300", "experiment.n_seeds=2",
+                               "experiment.workers=1", "experiment.progress=false", "alliances.search.p_seek_max=0.1",
+                               "experiment.targets=[alliance_relational_failure_60m]", *over)
+           for k, over in (("high", ("firms.capability_a=5", "firms.capability_b=2")),
+                           ("low", ("firms.capability_a=1", "firms.capability_b=9")))}})
     numbers = {name: gen.collect(name) for name in gen.SOURCES}
     json.dumps(numbers, allow_nan=False)  # what --run writes must be strict JSON
     for name, render in gen.BLOCKS.items():
