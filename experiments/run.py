@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import importlib
 import itertools
 import json
 import logging
@@ -38,7 +39,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -46,17 +47,34 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from experiments import calibrate, frontier, launchers, levers, policy_compare, sensitivity, single, uplift, validate
-from experiments.compare import available_cores
+from experiments import launchers
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
                     create_unique_folder, effective_status, finite, one_line, open_folders, read_manifest,
                     resume_allowed, write_json)
 from sim.params import ConfigError, check_raw_value, register_schema
 
-EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
-               "compatibility_vs_contracts": levers.run, "policy_compare": policy_compare.run,
-               "validate": validate.run, "calibrate": calibrate.run, "sensitivity": sensitivity.run}
+
+
+def _experiment(module: str) -> Callable[[Any, Path], dict]:
+    """The ``run(cfg, out_dir)`` of ``experiments.<module>``, imported at its first call.
+
+    A command pays only for the experiment it runs: importing all of them (scipy,
+    optuna, matplotlib) took about two seconds at every start of the command and
+    of every sweep worker.
+    """
+    def run(cfg: Any, out_dir: Path) -> dict:
+        return importlib.import_module(f"experiments.{module}").run(cfg, out_dir)
+
+    run.__qualname__ = run.__name__ = f"{module}.run"
+    return run
+
+
+#: Experiment kind -> the function that runs it in a run folder and returns its summary.
+EXPERIMENTS = {"single": _experiment("single"), "uplift": _experiment("uplift"),
+               "uplift_frontier": _experiment("frontier"), "compatibility_vs_contracts": _experiment("levers"),
+               "policy_compare": _experiment("policy_compare"), "validate": _experiment("validate"),
+               "calibrate": _experiment("calibrate"), "sensitivity": _experiment("sensitivity")}
 #: Model runs per seed of each experiment kind (its arms), for the memory estimate; others count 2.
 ARMS_PER_SEED = {"single": 1, "uplift": 2, "compatibility_vs_contracts": 4}
 MAX_PREFLIGHT = 2000
@@ -317,6 +335,8 @@ def jobs_of(cfg: Any) -> int:
 
 def peak_bytes(cfg: Any) -> float:
     """Estimated peak bytes of an experiment: its workers' model runs plus the results it holds."""
+    from experiments.compare import available_cores
+
     one = run_bytes(cfg)
     jobs = jobs_of(cfg)
     if cfg.experiment.kind == "single":
@@ -328,6 +348,8 @@ def peak_bytes(cfg: Any) -> float:
 
 def check_memory(configs: list[Any], multirun: bool, node: Any) -> None:
     """Refuse a run whose estimated peak memory exceeds what is available; cap workers with a warning."""
+    from experiments.compare import available_cores
+
     for cfg in configs[:1] if not multirun else configs:
         requested = cfg.experiment.workers
         if requested > available_cores() and cfg.experiment.kind != "single":

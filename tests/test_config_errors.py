@@ -85,8 +85,10 @@ CLI_BAD = {
 
 @pytest.fixture(scope="module")
 def cli_bad_runs(tmp_path_factory):
-    """Every bad command of CLI_BAD, run once, two at a time (each is a fresh interpreter)."""
-    return run_cli_cases({case: [arg] for case, (arg, _) in CLI_BAD.items()}, tmp_path_factory)
+    """Every bad command of CLI_BAD, run once: unknown-key as a real command (a fresh interpreter, where
+    anything else printed at start-up would show), the others through the same entry point in this process."""
+    return run_cli_cases({case: [arg] for case, (arg, _) in CLI_BAD.items()}, tmp_path_factory,
+                         in_subprocess=("unknown-key",))
 
 
 def _assert_config_error_exit(proc, name: str | None, cwd) -> None:

@@ -773,14 +773,16 @@ CLI_BAD = {
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
-    """Every bad command of CLI_BAD, run once, two at a time (each is a fresh interpreter)."""
-    return run_cli_cases({case: args for case, (args, _) in CLI_BAD.items()}, tmp_path_factory)
+    """Every bad command of CLI_BAD, run once: negative-budget as a real command (a fresh interpreter), the
+    others through the same entry point in this process."""
+    return run_cli_cases({case: args for case, (args, _) in CLI_BAD.items()}, tmp_path_factory,
+                         in_subprocess=("negative-budget",))
 
 
 @pytest.mark.parametrize("case", list(CLI_BAD))
 def test_cli_rejects_bad_policy_with_exit_2_and_one_line(case, cli_runs):
-    """python -m experiments.run with a bad policy value: exit code 2, one stderr line naming the
-    parameter, no traceback, no run folder."""
+    """experiments.run with a bad policy value (see cli_runs for which run as real commands): exit code 2,
+    one stderr line naming the parameter, no traceback, no run folder."""
     proc, cwd = cli_runs[case]
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, f"expected exit code 2, got {proc.returncode}; stderr: {proc.stderr[-1500:]}"
