@@ -52,7 +52,8 @@ from sim.config import CONFIG_DIR, check, load_config
 from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
                     create_unique_folder, effective_status, finite, one_line, open_folders, read_manifest,
                     resume_allowed, write_json)
-from sim.params import ConfigError, check_raw_value, register_schema
+from sim.field_checks import check_raw_value
+from sim.params import ConfigError, register_schema
 
 
 
@@ -323,7 +324,7 @@ def jobs_of(cfg: Any) -> int:
     if ex.kind == "policy_compare":
         arms = 1 + (len(cfg.policies) or len(ex.instruments))
     elif ex.kind == "uplift_frontier":
-        from sim.params import parse_grid
+        from sim.validation import parse_grid
         points = 1
         for values in parse_grid(ex.grid).values():
             points *= len(values)

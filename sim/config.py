@@ -14,7 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.io import results_root
-from sim.params import INSTRUMENT_KINDS, Config, ConfigError, PolicyConfig, register_schema, validate
+from sim.params import INSTRUMENT_KINDS, Config, ConfigError, PolicyConfig, register_schema
+from sim.validation import validate
 
 
 def find_config_dir() -> Path:

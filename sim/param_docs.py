@@ -24,7 +24,7 @@ class ParamRow:
         path: dotted config path (``policies.<name>.`` for per-instrument fields).
         default: the default, as written in the table.
         unit: unit of the value ("-" when it has none).
-        allowed: what ``sim.params.validate`` accepts.
+        allowed: what ``sim.validation.validate`` accepts.
         meaning: the schema's one-line description.
     """
 
@@ -64,7 +64,7 @@ def value(v) -> str:
 
 
 def allowed(meta: dict, default) -> str:
-    """What ``sim.params.validate`` accepts for one field (cross-field rules are in the prose)."""
+    """What ``sim.validation.validate`` accepts for one field (cross-field rules are in the prose)."""
     if meta.get("choices"):
         return "one of " + ", ".join(f"`{c}`" for c in meta["choices"])
     if isinstance(default, bool):
