@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import importlib
 import itertools
 import json
 import logging
@@ -39,7 +38,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -48,6 +47,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
 from experiments import launchers
+from experiments.registry import EXPERIMENTS
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
                     create_unique_folder, effective_status, finite, one_line, open_folders, read_manifest,
@@ -56,26 +56,6 @@ from sim.field_checks import check_raw_value
 from sim.params import ConfigError, register_schema
 
 
-
-def _experiment(module: str) -> Callable[[Any, Path], dict]:
-    """The ``run(cfg, out_dir)`` of ``experiments.<module>``, imported at its first call.
-
-    A command pays only for the experiment it runs: importing all of them (scipy,
-    optuna, matplotlib) took about two seconds at every start of the command and
-    of every sweep worker.
-    """
-    def run(cfg: Any, out_dir: Path) -> dict:
-        return importlib.import_module(f"experiments.{module}").run(cfg, out_dir)
-
-    run.__qualname__ = run.__name__ = f"{module}.run"
-    return run
-
-
-#: Experiment kind -> the function that runs it in a run folder and returns its summary.
-EXPERIMENTS = {"single": _experiment("single"), "uplift": _experiment("uplift"),
-               "uplift_frontier": _experiment("frontier"), "compatibility_vs_contracts": _experiment("levers"),
-               "policy_compare": _experiment("policy_compare"), "validate": _experiment("validate"),
-               "calibrate": _experiment("calibrate"), "sensitivity": _experiment("sensitivity")}
 #: Model runs per seed of each experiment kind (its arms), for the memory estimate; others count 2.
 ARMS_PER_SEED = {"single": 1, "uplift": 2, "compatibility_vs_contracts": 4}
 MAX_PREFLIGHT = 2000

@@ -14,7 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.io import results_root
-from sim.params import INSTRUMENT_KINDS, Config, ConfigError, PolicyConfig, register_schema
+from sim.params import Config, ConfigError, PolicyConfig, register_schema
+from sim.policies import REGISTRY
 from sim.validation import validate
 
 
@@ -102,7 +103,11 @@ def load_config(*overrides: str, validate_ranges: bool = True) -> DictConfig:
 
 
 def check(cfg: DictConfig) -> Config:
-    """Validate a composed config against the schema; return it as a ``Config`` object."""
+    """Validate a composed config against the schema; return it as a ``Config`` object.
+
+    An empty ``experiment.instruments`` becomes every registered instrument here, so
+    the saved config of a run lists the instruments it compared.
+    """
     try:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
@@ -112,9 +117,11 @@ def check(cfg: DictConfig) -> Config:
             raise ConfigError(f"policies.{name}={OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else entry!r}"
                               " is not accepted; a policy is a mapping such as {kind:training,budget:5e4}")
         if "kind" not in entry:
-            raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(INSTRUMENT_KINDS)}, "
+            raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(REGISTRY)}, "
                               f"e.g. \"+policies.{name}={{kind:training}}\"")
     obj.policies = {str(name): policy_config(str(name), entry) for name, entry in cfg.policies.items()}
+    if not obj.experiment.instruments:  # every registered instrument, written out in the run's saved config
+        obj.experiment.instruments = list(REGISTRY)
     validate(obj)
     return obj
 

@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from sim.params import Config, ConfigError, PolicyConfig
 
 
-def _describe(meta: dict) -> str:
-    if meta.get("choices"):
-        return "one of " + ", ".join(map(str, meta["choices"]))
+#: Kind of registry -> the names it holds (``param(kinds=...)``); sim.validation passes the real ones.
+Registries = Mapping[str, Iterable[str]]
+
+
+def allowed_choices(meta: dict, registries: Registries | None) -> tuple | None:
+    """The values a field (or each item of a list field) may take: its ``choices``, plus the names of the
+    registry its ``kinds`` names; None when no choice applies, or when the registry is not given here."""
+    kinds = meta.get("kinds")
+    if kinds is None:
+        return meta.get("choices")
+    if registries is None:
+        return None
+    return tuple(meta.get("choices") or ()) + tuple(registries[kinds])
+
+
+def _describe(meta: dict, choices: tuple | None = None) -> str:
+    if choices:
+        return "one of " + ", ".join(map(str, choices))
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and hi is not None:
         return f"a value in [{lo}, {hi}]"
@@ -30,10 +45,15 @@ def _describe(meta: dict) -> str:
     return "any value"
 
 
-def _check_field(path: str, value: Any, meta: dict) -> None:
+def _check_field(path: str, value: Any, meta: dict, registries: Registries | None = None) -> None:
     unit = f" ({meta['unit']})" if meta.get("unit") else ""
-    if meta.get("choices") is not None and value not in meta["choices"]:
-        raise ConfigError(f"{path}={value!r} is not allowed; expected {_describe(meta)}")
+    choices = allowed_choices(meta, registries)
+    if choices is not None and isinstance(value, (list, tuple)):
+        for item in value:
+            if item not in choices:
+                raise ConfigError(f"{path} contains {item!r}; allowed: {', '.join(map(str, choices))}")
+    elif choices is not None and value not in choices:
+        raise ConfigError(f"{path}={value!r} is not allowed; expected {_describe(meta, choices)}")
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, (int, float)):
@@ -96,8 +116,11 @@ def check_raw_value(path: str, value: Any) -> None:
         raise ConfigError(f"{path.lstrip('+~')}={value!r} is not allowed; expected true or false")
 
 
-def check_fields(cfg: Any, schema: type = Config, path: str = "") -> None:
+def check_fields(cfg: Any, schema: type = Config, path: str = "", registries: Registries | None = None) -> None:
     """Check every value of ``cfg`` against the ranges and choices of ``schema``, field by field.
+
+    A field that names a registry (``param(kinds=...)``) is checked against ``registries``
+    when given (``sim.validation`` gives them), else only against its own choices.
 
     Raises:
         ConfigError: one line naming the parameter, the value given and what is allowed.
@@ -112,10 +135,10 @@ def check_fields(cfg: Any, schema: type = Config, path: str = "") -> None:
         value = getattr(cfg, f.name) if not isinstance(cfg, dict) else cfg[f.name]
         if f.name == "policies" and schema is Config:
             for name, pol in value.items():
-                check_fields(pol, PolicyConfig, f"policies.{name}.")
+                check_fields(pol, PolicyConfig, f"policies.{name}.", registries)
             continue
         if is_dataclass(f.type) or (f.default_factory is not MISSING and is_dataclass(f.default_factory())):
             sub_schema = f.type if is_dataclass(f.type) else type(f.default_factory())
-            check_fields(value, sub_schema, key + ".")
+            check_fields(value, sub_schema, key + ".", registries)
         else:
-            _check_field(key, value, f.metadata)
+            _check_field(key, value, f.metadata, registries)

@@ -14,6 +14,7 @@ from dataclasses import MISSING as NO_DEFAULT
 from dataclasses import Field, dataclass, fields, is_dataclass
 
 from sim import params
+from sim.validation import choices_of
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ def value(v) -> str:
 
 def allowed(meta: dict, default) -> str:
     """What ``sim.validation.validate`` accepts for one field (cross-field rules are in the prose)."""
-    if meta.get("choices"):
-        return "one of " + ", ".join(f"`{c}`" for c in meta["choices"])
+    choices = choices_of(meta)
+    if choices:
+        return "one of " + ", ".join(f"`{c}`" for c in choices)
     if isinstance(default, bool):
         return "true/false"
     if isinstance(default, list):

@@ -30,13 +30,16 @@ class ConfigError(ValueError):
 
 def param(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "",
           doc: str = "", choices: tuple | None = None, item_lo: float | None = None,
-          item_hi: float | None = None, item_type: type | None = None):
+          item_hi: float | None = None, item_type: type | None = None, kinds: str | None = None):
     """A schema field with its default, unit and allowed range (``lo <= value <= hi``).
 
     A list field names the type of its items (``item_type``: str, int or float) and may bound them.
+    ``kinds`` names the registry whose kind names the field (or each item of a list) must be,
+    besides any ``choices``: ``"instrument"`` (``sim.policies.REGISTRY``) or ``"experiment"``
+    (``experiments.registry.EXPERIMENTS``); ``sim.validation`` holds the registries.
     """
     meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "choices": choices,
-            "item_lo": item_lo, "item_hi": item_hi, "item_type": item_type}
+            "item_lo": item_lo, "item_hi": item_hi, "item_type": item_type, "kinds": kinds}
     if isinstance(default, list):
         return field(default_factory=lambda d=default: list(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -361,7 +364,7 @@ class EligibilityConfig:
 class PolicyConfig:
     """One instrument in the run: kind, window, budget, eligibility and its own parameters."""
 
-    kind: str = param("formation_grant", doc="instrument kind (see sim.policies.REGISTRY)")
+    kind: str = param("formation_grant", kinds="instrument", doc="instrument kind (see sim.policies.REGISTRY)")
     start_month: int = param(12, 0, 100_000, "month", "first month of the window [start, stop)")
     stop_month: int = param(72, 0, 100_000, "month", "first month after the window")
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "hard cap on total payments")
@@ -386,16 +389,13 @@ class SubmititConfig:
 
 
 EXECUTORS = ("processes", "submitit")
-EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare",
-                    "validate", "calibrate", "sensitivity")
-INSTRUMENT_KINDS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 
 
 @dataclass
 class ExperimentConfig:
     """Which experiment the entry point runs, and its replication design."""
 
-    kind: str = param("single", choices=EXPERIMENT_KINDS, doc="experiment to run")
+    kind: str = param("single", kinds="experiment", doc="experiment to run")
     name: str = param("single", doc="label used in the run folder name (one folder name: letters, digits, "
                                     "'.', '-', '_')")
     n_seeds: int = param(30, 1, 100_000, "replications",
@@ -413,8 +413,9 @@ class ExperimentConfig:
                                "parameter; every combination is run")
     lever_step: float = param(0.5, 0, 10, "share",
                               "compatibility_vs_contracts: relative increase applied to each lever")
-    instruments: list = param(list(INSTRUMENT_KINDS), choices=None, item_type=str,
-                              doc="policy_compare: instrument kinds compared (used when no policies are configured)")
+    instruments: list = param([], item_type=str, kinds="instrument",
+                              doc="policy_compare: instrument kinds compared (used when no policies are configured); "
+                                  "empty means every instrument of sim.policies.REGISTRY")
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "policy_compare: equal budget of every instrument")
     policy_start_month: int = param(12, 0, 100_000, "month", "policy_compare: window start")
     policy_stop_month: int = param(72, 1, 100_000, "month", "policy_compare: window stop (exclusive)")
@@ -436,7 +437,7 @@ class ExperimentConfig:
     n_samples: int = param(10, 1, 1_000_000, "samples",
                            "sensitivity: Morris trajectories, or Sobol base sample (a power of 2)")
     uncertainties: list = param([], doc="sensitivity: names of the uncertainties varied; empty means all")
-    instrument: str = param("training", choices=("none",) + INSTRUMENT_KINDS,
+    instrument: str = param("training", choices=("none",), kinds="instrument",
                             doc="sensitivity: instrument whose cost per extra firm-year is an outcome; none skips it")
     n_bootstrap: int = param(1000, 10, 1_000_000, "resamples", "sensitivity: bootstrap resamples of the indices")
 

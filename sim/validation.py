@@ -2,9 +2,11 @@
 
 :func:`validate` checks each value against its schema field (``sim.field_checks``),
 then what no single field can say: one value per sector, windows inside the
-horizon, a policy's kind known to the instrument registry (``sim.policies.REGISTRY``)
-and its parameters valid for that instrument, the frontier's grid. Every mistake is
-one ``ConfigError`` line naming the parameter, the value and what is allowed.
+horizon, a policy's parameters valid for its instrument, the frontier's grid. The
+fields that name a kind (``param(kinds=...)``: a policy's kind, the experiment, the
+instruments compared) are checked against the registries themselves, ``KINDS``, so no
+list of names beside a registry can fall behind it. Every mistake is one
+``ConfigError`` line naming the parameter, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -14,9 +16,18 @@ from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from sim.field_checks import check_fields
-from sim.params import ALLIANCE_TYPES, EXPERIMENT_KINDS, INSTRUMENT_KINDS, SAFE_NAME, Config, ConfigError
+from experiments.registry import EXPERIMENTS
+from sim.field_checks import allowed_choices, check_fields
+from sim.params import ALLIANCE_TYPES, SAFE_NAME, Config, ConfigError
 from sim.policies import REGISTRY
+
+#: The registries a schema field can name with ``param(kinds=...)``.
+KINDS = {"experiment": EXPERIMENTS, "instrument": REGISTRY}
+
+
+def choices_of(meta: dict) -> tuple | None:
+    """The values a schema field may take (its choices and its registry's names), or None if any."""
+    return allowed_choices(meta, KINDS)
 
 
 def validate(cfg: Any) -> None:
@@ -25,7 +36,7 @@ def validate(cfg: Any) -> None:
     Raises:
         ConfigError: one line naming the parameter, the value given and what is allowed.
     """
-    check_fields(cfg, Config)
+    check_fields(cfg, Config, registries=KINDS)
     _check_cross_fields(cfg)
 
 
@@ -61,9 +72,6 @@ def _check_cross_fields(cfg: Any) -> None:
                               f"{', '.join(ALLIANCE_TYPES)}")
     for name, pol in cfg.policies.items():
         _check_policy(name, pol, len(names))
-    for kind in cfg.experiment.instruments:
-        if kind not in INSTRUMENT_KINDS:
-            raise ConfigError(f"experiment.instruments contains {kind!r}; allowed: {', '.join(INSTRUMENT_KINDS)}")
     _check_experiment(cfg)
     _check_horizon(cfg)
     if cfg.experiment.kind == "uplift_frontier":
@@ -78,20 +86,17 @@ def _check_cross_fields(cfg: Any) -> None:
 
 
 def _check_experiment(cfg: Any) -> None:
-    """The experiment's name is one folder name; its kind and name agree; policy_compare has instruments."""
+    """The experiment's name is one folder name and agrees with its kind; the results root is a folder."""
     ex = cfg.experiment
     if not SAFE_NAME.match(ex.name):
         raise ConfigError(f"experiment.name={ex.name!r} is not allowed; expected one folder name of letters, "
                           "digits, '.', '-' or '_' (no '/', not starting with '.', at most 100 characters)")
-    if ex.name in EXPERIMENT_KINDS and ex.name != ex.kind:
+    if ex.name in EXPERIMENTS and ex.name != ex.kind:
         raise ConfigError(f"experiment.kind={ex.kind!r} with experiment.name={ex.name!r} (the {ex.name} experiment's "
                           f"name); allowed: select the experiment with experiment={ex.kind}, or set "
                           "experiment.name as well")
     if not cfg.output.root.strip():
         raise ConfigError("output.root='' is not allowed; expected a folder (default: results)")
-    if ex.kind == "policy_compare" and not cfg.policies and not ex.instruments:
-        raise ConfigError("experiment.instruments=[] leaves policy_compare nothing to compare; allowed: a non-empty "
-                          f"list of {', '.join(INSTRUMENT_KINDS)}, or policies configured with policy=<name>")
 
 
 def _check_horizon(cfg: Any) -> None:
@@ -110,10 +115,8 @@ def _check_horizon(cfg: Any) -> None:
 
 
 def _check_policy(name: str, pol: Any, n_sectors: int) -> None:
-    """A policy's kind, window, eligibility sectors and instrument parameters."""
+    """A policy's window, eligibility sectors and instrument parameters (its kind is a checked field)."""
     path = f"policies.{name}"
-    if pol.kind not in REGISTRY:
-        raise ConfigError(f"{path}.kind={pol.kind!r} is not a known instrument; allowed: {', '.join(REGISTRY)}")
     if pol.stop_month <= pol.start_month:
         raise ConfigError(f"{path}: the window [start_month={pol.start_month}, stop_month={pol.stop_month}) is "
                           "empty; allowed: stop_month > start_month")

@@ -195,8 +195,6 @@ ISSUE_BAD_INPUTS = [
     pytest.param(["=3"], "=3", id="no-parameter-name"),
     pytest.param(["scenario=glob(*)"], "scenario=glob(*)", id="glob-sweep"),
     pytest.param(["seed=interval(0,1)"], "seed=interval(0,1)", id="interval-sweep"),
-    pytest.param(["experiment=policy_compare", "experiment.instruments=[]"], "experiment.instruments",
-                 id="policy-compare-without-instruments"),
     pytest.param(["market.crisis.enabled=2"], "market.crisis.enabled", id="number-as-switch"),
     pytest.param(["experiment.name=a/b"], "experiment.name", id="name-with-slash"),
     pytest.param(["experiment.name=../../.."], "experiment.name", id="name-escaping-results"),
