@@ -91,13 +91,26 @@ def test_every_experiment_kind_has_headlines_to_check():
     assert not missing, f"add the report, main table and headline outcomes of {sorted(missing)} to OUTPUTS"
 
 
+@pytest.fixture(scope="module")
+def shrunken_run(tmp_path_factory):
+    """Experiment file name -> (config, run folder, returned summary) of its shrunken run, each run once."""
+    done = {}
+
+    def run(name: str):
+        if name not in done:
+            cfg = check(load_config(f"experiment={name}", *SHRINK, *SHRINK_EXTRA.get(name, ())))
+            folder = tmp_path_factory.mktemp(name)
+            done[name] = (cfg, folder, EXPERIMENTS[cfg.experiment.kind](cfg, folder))
+        return done[name]
+    return run
+
+
 @pytest.mark.parametrize("name", EXPERIMENT_FILES)
-def test_experiment_file_runs_shrunken_and_writes_finite_results(name, tmp_path):
+def test_experiment_file_runs_shrunken_and_writes_finite_results(name, shrunken_run):
     """The file composes, runs through EXPERIMENTS[kind] and writes its report, tables, figures and finite numbers."""
-    cfg = check(load_config(f"experiment={name}", *SHRINK, *SHRINK_EXTRA.get(name, ())))
+    cfg, tmp_path, returned = shrunken_run(name)
     kind = cfg.experiment.kind
     report_name, main_table, headlines = OUTPUTS[kind]
-    returned = EXPERIMENTS[kind](cfg, tmp_path)
 
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "completed", f"{name}: expected status completed, got {manifest}"
@@ -128,10 +141,10 @@ def test_experiment_file_runs_shrunken_and_writes_finite_results(name, tmp_path)
         assert not np.isinf(numbers).any(), f"{name}: expected no infinite values in {path.name}"
 
 
-def test_uplift_summary_has_estimates_with_confidence_intervals(tmp_path):
-    """The uplift summary gives every headline estimate with a 95% CI of positive width around it."""
-    cfg = check(load_config("experiment=uplift", *SHRINK, *SHRINK_EXTRA["uplift"]))
-    summary = EXPERIMENTS["uplift"](cfg, tmp_path)
+def test_uplift_summary_has_estimates_with_confidence_intervals(shrunken_run):
+    """The uplift summary gives every headline estimate with a 95% CI of positive width around it
+    (the shrunken run of configs/experiment/uplift.yaml)."""
+    _, _, summary = shrunken_run("uplift")
     for key in ("uplift_revenue", "survival_effect_60m", "naive_gap", "selection_bias"):
         assert key in summary, f"expected {key} in the uplift summary"
     for key in ("uplift_revenue", "survival_effect_60m"):
