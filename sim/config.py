@@ -6,6 +6,7 @@ import hashlib
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -97,17 +98,25 @@ def load_config(*overrides: str, validate_ranges: bool = True) -> DictConfig:
         raise ConfigError(config_error_line(err)) from None
     finally:
         GlobalHydra.instance().clear()
+    list_every_instrument(cfg)
     if validate_ranges:
         check(cfg)
     return cfg
 
 
-def check(cfg: DictConfig) -> Config:
-    """Validate a composed config against the schema; return it as a ``Config`` object.
+def list_every_instrument(cfg: Any) -> None:
+    """An empty ``experiment.instruments`` (the default) becomes every registered instrument, in place.
 
-    An empty ``experiment.instruments`` becomes every registered instrument here, so
-    the saved config of a run lists the instruments it compared.
+    Done on the composed config and on the checked object alike, so both say the same
+    and a run's saved config names the instruments it compared, whatever is added later.
     """
+    if not cfg.experiment.instruments:
+        cfg.experiment.instruments = list(REGISTRY)
+
+
+def check(cfg: DictConfig) -> Config:
+    """Validate a composed config against the schema; return it as a ``Config`` object
+    (an empty ``experiment.instruments`` listing every instrument, see ``list_every_instrument``)."""
     try:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
@@ -120,8 +129,7 @@ def check(cfg: DictConfig) -> Config:
             raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(REGISTRY)}, "
                               f"e.g. \"+policies.{name}={{kind:training}}\"")
     obj.policies = {str(name): policy_config(str(name), entry) for name, entry in cfg.policies.items()}
-    if not obj.experiment.instruments:  # every registered instrument, written out in the run's saved config
-        obj.experiment.instruments = list(REGISTRY)
+    list_every_instrument(obj)
     validate(obj)
     return obj
 
