@@ -12,6 +12,7 @@ import pytest
 from experiments import survival
 from sim import demography, learning, metrics
 from sim.local_markets import LocalMarkets
+from sim.model import AllianceModel
 from sim.population import FirmTable
 from tests.conftest import run_model, small_config
 
@@ -86,7 +87,6 @@ def test_size_review_needs_cash_to_hire():
 def test_founding_size_matches_the_census_mean():
     """Founding firms employ 2.2 persons on average (INEGI census), owner included, none above 11."""
     cfg = small_config(n=20_000, months=1)
-    from sim.model import AllianceModel
     m = AllianceModel.from_config(cfg)
     w = m.firms.workers[: m.n_initial]
     assert abs(1.0 + w.mean() - 2.2) < 0.05, f"expected 2.2 persons at founding (+/-0.05), got {1 + w.mean():.3f}"
@@ -207,10 +207,34 @@ def test_exit_hazard_falls_with_age(cohort_runs):
         f"ages 3-5 ({later_rate:.3f})")
 
 
+LIFE_MONTHS = 600
+
+
 @pytest.fixture(scope="module")
-def life_runs():
-    """Ten founding cohorts without entrants followed for 50 years (N = 2,000)."""
-    return [run_model(small_config("births.rate_monthly=0.0", n=2000, months=600, seed=s)) for s in SEEDS10]
+def cohorts_without_entrants():
+    """Ten founding cohorts without entrants followed for 50 years (N = 2,000), each with what the size
+    test reads on the way: the workforce of the firms alive at month 36, and whether each exited by month 60.
+
+    One run serves both: a world's first months do not depend on its horizon (checked: a 600-month and a
+    60-month world of the same seed have the same firms and series at month 60).
+    """
+    out = []
+    for s in SEEDS10:
+        m = AllianceModel.from_config(small_config("births.rate_monthly=0.0", n=2000, months=LIFE_MONTHS, seed=s))
+        m.run_for(36)
+        rows = m.living_rows
+        workers = m.firms.workers[rows].copy()
+        m.run_for(24)
+        died = ~m.firms.alive[rows]
+        m.run_for(LIFE_MONTHS - 60)
+        out.append((m, workers, died))
+    return out
+
+
+@pytest.fixture(scope="module")
+def life_runs(cohorts_without_entrants):
+    """The ten 50-year cohorts without entrants."""
+    return [m for m, _, _ in cohorts_without_entrants]
 
 
 def test_survival_points_stay_on_inegi(cohort_runs):
@@ -236,21 +260,14 @@ def test_hazard_falls_with_age(cohort_runs):
     assert min(ratios) > 1.5, f"expected hazard ratio year 1 / year 5 > 1.5 on every seed, got {ratios}"
 
 
-def test_hazard_falls_with_size_at_a_given_age():
+def test_hazard_falls_with_size_at_a_given_age(cohorts_without_entrants):
     """Among firms aged 3 years, those with 3+ workers exit less often over the next 2 years than solo firms.
 
-    Pooled over 10 seeds (N = 2,000 each); the exit-rate ratio solo / 3+ must exceed 1.1, and the
-    difference of the two exit rates must exceed twice its binomial standard error.
+    Pooled over 10 seeds (N = 2,000 each, no entrants); the exit-rate ratio solo / 3+ must exceed 1.1, and
+    the difference of the two exit rates must exceed twice its binomial standard error.
     """
     small_exits = small_n = large_exits = large_n = 0
-    for s in SEEDS10:
-        from sim.model import AllianceModel
-        m = AllianceModel.from_config(small_config("births.rate_monthly=0.0", n=2000, months=60, seed=s))
-        m.run_for(36)
-        rows = m.living_rows
-        w = m.firms.workers[rows].copy()
-        m.run_for(24)
-        died = ~m.firms.alive[rows]
+    for _, w, died in cohorts_without_entrants:
         small_exits += died[w == 0].sum(); small_n += (w == 0).sum()
         large_exits += died[w >= 3].sum(); large_n += (w >= 3).sum()
     assert small_n > 50 and large_n > 50, f"expected enough firms in each size class ({small_n}, {large_n})"
