@@ -48,6 +48,7 @@ from omegaconf import OmegaConf
 from experiments import exploratory, plots
 from experiments.compare import run_jobs, with_overrides
 from experiments.exploratory import Factor
+from experiments.registry import EXPERIMENTS
 from experiments.targets import Target, load_targets, loss, measure_run, target_jobs
 from experiments.validate import fit_table, report_table, seed_list
 from sim.config import CONFIG_DIR
@@ -193,8 +194,6 @@ def conclusion(kind: str, summary: dict) -> str:
 
 def robustness(cfg: Any, folder: Path, study: optuna.Study, free: list[Factor]) -> pd.DataFrame:
     """Rerun the chosen experiment at the best ``top_k`` trials; one row per trial with its conclusion."""
-    from experiments.run import EXPERIMENTS  # run.py imports this module
-
     ex = cfg.experiment
     kind = ex.robustness_experiment
     rows = []

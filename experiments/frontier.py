@@ -23,7 +23,7 @@ from experiments import plots
 from experiments.compare import mean_ci, run_jobs, with_overrides
 from experiments.uplift import paired_table
 from sim.io import RunFolder, atomic_write
-from sim.params import parse_grid
+from sim.validation import parse_grid
 
 
 def grid_points(grid: dict) -> list[dict]:

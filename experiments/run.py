@@ -46,17 +46,16 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from experiments import calibrate, frontier, launchers, levers, policy_compare, sensitivity, single, uplift, validate
-from experiments.compare import available_cores
+from experiments import launchers
+from experiments.registry import EXPERIMENTS
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
                     create_unique_folder, effective_status, finite, one_line, open_folders, read_manifest,
                     resume_allowed, write_json)
-from sim.params import ConfigError, check_raw_value, register_schema
+from sim.field_checks import check_raw_value
+from sim.params import ConfigError, register_schema
 
-EXPERIMENTS = {"single": single.run, "uplift": uplift.run, "uplift_frontier": frontier.run,
-               "compatibility_vs_contracts": levers.run, "policy_compare": policy_compare.run,
-               "validate": validate.run, "calibrate": calibrate.run, "sensitivity": sensitivity.run}
+
 #: Model runs per seed of each experiment kind (its arms), for the memory estimate; others count 2.
 ARMS_PER_SEED = {"single": 1, "uplift": 2, "compatibility_vs_contracts": 4}
 MAX_PREFLIGHT = 2000
@@ -305,7 +304,7 @@ def jobs_of(cfg: Any) -> int:
     if ex.kind == "policy_compare":
         arms = 1 + (len(ex.arms) or len(cfg.policies) or len(ex.instruments))
     elif ex.kind == "uplift_frontier":
-        from sim.params import parse_grid
+        from sim.validation import parse_grid
         points = 1
         for values in parse_grid(ex.grid).values():
             points *= len(values)
@@ -317,6 +316,8 @@ def jobs_of(cfg: Any) -> int:
 
 def peak_bytes(cfg: Any) -> float:
     """Estimated peak bytes of an experiment: its workers' model runs plus the results it holds."""
+    from experiments.compare import available_cores
+
     one = run_bytes(cfg)
     jobs = jobs_of(cfg)
     if cfg.experiment.kind == "single":
@@ -328,6 +329,8 @@ def peak_bytes(cfg: Any) -> float:
 
 def check_memory(configs: list[Any], multirun: bool, node: Any) -> None:
     """Refuse a run whose estimated peak memory exceeds what is available; cap workers with a warning."""
+    from experiments.compare import available_cores
+
     for cfg in configs[:1] if not multirun else configs:
         requested = cfg.experiment.workers
         if requested > available_cores() and cfg.experiment.kind != "single":

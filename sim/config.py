@@ -6,6 +6,7 @@ import hashlib
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -14,7 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.io import results_root
-from sim.params import INSTRUMENT_KINDS, Config, ConfigError, PolicyConfig, register_schema, validate
+from sim.params import Config, ConfigError, PolicyConfig, register_schema
+from sim.policies import REGISTRY
+from sim.validation import validate
 
 
 def find_config_dir() -> Path:
@@ -95,13 +98,25 @@ def load_config(*overrides: str, validate_ranges: bool = True) -> DictConfig:
         raise ConfigError(config_error_line(err)) from None
     finally:
         GlobalHydra.instance().clear()
+    list_every_instrument(cfg)
     if validate_ranges:
         check(cfg)
     return cfg
 
 
+def list_every_instrument(cfg: Any) -> None:
+    """An empty ``experiment.instruments`` (the default) becomes every registered instrument, in place.
+
+    Done on the composed config and on the checked object alike, so both say the same
+    and a run's saved config names the instruments it compared, whatever is added later.
+    """
+    if not cfg.experiment.instruments:
+        cfg.experiment.instruments = list(REGISTRY)
+
+
 def check(cfg: DictConfig) -> Config:
-    """Validate a composed config against the schema; return it as a ``Config`` object."""
+    """Validate a composed config against the schema; return it as a ``Config`` object
+    (an empty ``experiment.instruments`` listing every instrument, see ``list_every_instrument``)."""
     try:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
@@ -111,9 +126,10 @@ def check(cfg: DictConfig) -> Config:
             raise ConfigError(f"policies.{name}={OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else entry!r}"
                               " is not accepted; a policy is a mapping such as {kind:training,budget:5e4}")
         if "kind" not in entry:
-            raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(INSTRUMENT_KINDS)}, "
+            raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(REGISTRY)}, "
                               f"e.g. \"+policies.{name}={{kind:training}}\"")
     obj.policies = {str(name): policy_config(str(name), entry) for name, entry in cfg.policies.items()}
+    list_every_instrument(obj)
     validate(obj)
     return obj
 

@@ -14,6 +14,7 @@ from dataclasses import MISSING as NO_DEFAULT
 from dataclasses import Field, dataclass, fields, is_dataclass
 
 from sim import params
+from sim.validation import choices_of
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ParamRow:
         path: dotted config path (``policies.<name>.`` for per-instrument fields).
         default: the default, as written in the table.
         unit: unit of the value ("-" when it has none).
-        allowed: what ``sim.params.validate`` accepts.
+        allowed: what ``sim.validation.validate`` accepts.
         meaning: the schema's one-line description.
     """
 
@@ -64,9 +65,10 @@ def value(v) -> str:
 
 
 def allowed(meta: dict, default) -> str:
-    """What ``sim.params.validate`` accepts for one field (cross-field rules are in the prose)."""
-    if meta.get("choices"):
-        return "one of " + ", ".join(f"`{c}`" for c in meta["choices"])
+    """What ``sim.validation.validate`` accepts for one field (cross-field rules are in the prose)."""
+    choices = choices_of(meta)
+    if choices:
+        return "one of " + ", ".join(f"`{c}`" for c in choices)
     if isinstance(default, bool):
         return "true/false"
     if isinstance(default, list):

@@ -2,25 +2,23 @@
 
 The dataclasses below are registered in Hydra's ConfigStore as ``base_config``;
 the YAML files under ``configs/`` only override them. Each field carries
-metadata (unit, allowed range, one-line meaning) that :func:`validate` checks
+metadata (unit, allowed range, one-line meaning) that ``sim.validation`` checks
 before a run starts and that ``docs/ODD.md`` lists. Sources for the defaults
-are given in ``docs/ODD.md`` (section 7, Submodels).
+are given in ``docs/ODD.md`` (section 7, Submodels). This module holds the
+schema only: it imports no policy or experiment module, so every module of the
+model can import it.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
 #: A name that is one path component (a run folder label): no '/', no leading dot.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
-
-#: Alliance types and their source of benefit (001): shared purchasing, market access, knowledge.
-from sim.alliance_types import ALLIANCE_TYPES  # noqa: E402  (the type registry: one list of names)
 
 
 class ConfigError(ValueError):
@@ -29,13 +27,16 @@ class ConfigError(ValueError):
 
 def param(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "",
           doc: str = "", choices: tuple | None = None, item_lo: float | None = None,
-          item_hi: float | None = None, item_type: type | None = None):
+          item_hi: float | None = None, item_type: type | None = None, kinds: str | None = None):
     """A schema field with its default, unit and allowed range (``lo <= value <= hi``).
 
     A list field names the type of its items (``item_type``: str, int or float) and may bound them.
+    ``kinds`` names the registry whose kind names the field (or each item of a list) must be,
+    besides any ``choices``: ``"instrument"`` (``sim.policies.REGISTRY``) or ``"experiment"``
+    (``experiments.registry.EXPERIMENTS``); ``sim.validation`` holds the registries.
     """
     meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "choices": choices,
-            "item_lo": item_lo, "item_hi": item_hi, "item_type": item_type}
+            "item_lo": item_lo, "item_hi": item_hi, "item_type": item_type, "kinds": kinds}
     if isinstance(default, list):
         return field(default_factory=lambda d=default: list(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -392,7 +393,7 @@ WINDOW_ORIGINS = ("run_start", "crisis_onset")
 class PolicyConfig:
     """One instrument in the run: kind, window, budget, eligibility and its own parameters."""
 
-    kind: str = param("formation_grant", doc="instrument kind (see sim.policies.REGISTRY)")
+    kind: str = param("formation_grant", kinds="instrument", doc="instrument kind (see sim.policies.REGISTRY)")
     start_month: int = param(12, 0, 100_000, "month", "first month of the window [start, stop)")
     stop_month: int = param(72, 0, 100_000, "month", "first month after the window")
     window_from: str = param("run_start", choices=WINDOW_ORIGINS,
@@ -421,16 +422,13 @@ class SubmititConfig:
 
 
 EXECUTORS = ("processes", "submitit")
-EXPERIMENT_KINDS = ("single", "uplift", "uplift_frontier", "compatibility_vs_contracts", "policy_compare",
-                    "validate", "calibrate", "sensitivity")
-INSTRUMENT_KINDS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
 
 
 @dataclass
 class ExperimentConfig:
     """Which experiment the entry point runs, and its replication design."""
 
-    kind: str = param("single", choices=EXPERIMENT_KINDS, doc="experiment to run")
+    kind: str = param("single", kinds="experiment", doc="experiment to run")
     name: str = param("single", doc="label used in the run folder name (one folder name: letters, digits, "
                                     "'.', '-', '_')")
     n_seeds: int = param(30, 1, 100_000, "replications",
@@ -448,8 +446,9 @@ class ExperimentConfig:
                                "parameter; every combination is run")
     lever_step: float = param(0.5, 0, 10, "share",
                               "compatibility_vs_contracts: relative increase applied to each lever")
-    instruments: list = param(list(INSTRUMENT_KINDS), choices=None, item_type=str,
-                              doc="policy_compare: instrument kinds compared (used when no policies are configured)")
+    instruments: list = param([], item_type=str, kinds="instrument",
+                              doc="policy_compare: instrument kinds compared (used when no policies are configured); "
+                                  "empty means every instrument of sim.policies.REGISTRY")
     budget: float = param(1_000_000.0, 0, 1e13, "currency", "policy_compare: equal budget of every instrument")
     policy_start_month: int = param(12, 0, 100_000, "month", "policy_compare: window start")
     policy_stop_month: int = param(72, 1, 100_000, "month", "policy_compare: window stop (exclusive)")
@@ -492,7 +491,7 @@ class ExperimentConfig:
     n_samples: int = param(10, 1, 1_000_000, "samples",
                            "sensitivity: Morris trajectories, or Sobol base sample (a power of 2)")
     uncertainties: list = param([], doc="sensitivity: names of the uncertainties varied; empty means all")
-    instrument: str = param("training", choices=("none",) + INSTRUMENT_KINDS,
+    instrument: str = param("training", choices=("none",), kinds="instrument",
                             doc="sensitivity: instrument whose cost per extra firm-year is an outcome; none skips it")
     n_bootstrap: int = param(1000, 10, 1_000_000, "resamples", "sensitivity: bootstrap resamples of the indices")
 
@@ -515,284 +514,15 @@ class Config:
 
 
 def register_schema() -> None:
-    """Register the schema with Hydra's ConfigStore (idempotent).
+    """Register the schema with Hydra's ConfigStore, once per process (later calls do nothing).
 
     ``policy/_policy_base`` types every policy file's node as a ``PolicyConfig`` so
-    command-line overrides of its fields (eligibility, window...) are checked.
+    command-line overrides of its fields (eligibility, window...) are checked. Storing
+    converts the dataclasses to config nodes (about 60 ms, a quarter of composing a
+    config), and the store hands out a copy of a node at each load, so once is enough.
     """
     cs = ConfigStore.instance()
+    if "base_config.yaml" in cs.repo and "_policy_base.yaml" in cs.repo.get("policy", {}):
+        return
     cs.store(name="base_config", node=Config)
     cs.store(group="policy", name="_policy_base", node=PolicyConfig)
-
-
-def _describe(meta: dict) -> str:
-    if meta.get("choices"):
-        return "one of " + ", ".join(map(str, meta["choices"]))
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and hi is not None:
-        return f"a value in [{lo}, {hi}]"
-    if lo is not None:
-        return f"a value >= {lo}"
-    if hi is not None:
-        return f"a value <= {hi}"
-    return "any value"
-
-
-def _check_field(path: str, value: Any, meta: dict) -> None:
-    unit = f" ({meta['unit']})" if meta.get("unit") else ""
-    if meta.get("choices") is not None and value not in meta["choices"]:
-        raise ConfigError(f"{path}={value!r} is not allowed; expected {_describe(meta)}")
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, (int, float)):
-        lo, hi = meta.get("lo"), meta.get("hi")
-        if (isinstance(value, float) and not math.isfinite(value)) or \
-                (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f"{path}={value!r} is out of range; allowed: {_describe(meta)}{unit}")
-    if isinstance(value, (list, tuple)):
-        ilo, ihi, itype = meta.get("item_lo"), meta.get("item_hi"), meta.get("item_type")
-        for k, item in enumerate(value):
-            if itype is not None and not _is_item(item, itype):
-                raise ConfigError(f"{path}[{k}]={item!r} is not allowed; expected each item "
-                                  f"{_ITEM_WORDS[itype]}{unit}")
-            if isinstance(item, (int, float)) and not isinstance(item, bool):
-                if not math.isfinite(item) or (ilo is not None and item < ilo) or (ihi is not None and item > ihi):
-                    raise ConfigError(f"{path}[{k}]={item!r} is out of range; allowed: "
-                                      f"each item in [{ilo}, {ihi}]{unit}")
-
-
-_ITEM_WORDS = {str: "a text", int: "a whole number", float: "a number"}
-
-
-def _is_item(item: Any, itype: type) -> bool:
-    """Whether a list item has the schema's item type (a bool is not a number; an int is a float)."""
-    if isinstance(item, bool):
-        return False
-    if itype is float:
-        return isinstance(item, (int, float))
-    return isinstance(item, itype)
-
-
-def schema_field(path: str):
-    """The schema field at a dotted path (``policies.<name>.`` paths use PolicyConfig), or None."""
-    parts = path.lstrip("+~").split(".")
-    if parts[0] == "policies" and len(parts) > 2:
-        schema, parts = PolicyConfig, parts[2:]
-    else:
-        schema = Config
-    found = None
-    for k, part in enumerate(parts):
-        if schema is None or not is_dataclass(schema):
-            return None
-        match = next((f for f in fields(schema) if f.name == part), None)
-        if match is None:
-            return None
-        found = match
-        default = match.default_factory() if match.default_factory is not MISSING else None
-        schema = type(default) if is_dataclass(default) else None
-        if k < len(parts) - 1 and schema is None:
-            return None
-    return found
-
-
-def check_raw_value(path: str, value: Any) -> None:
-    """Reject a command-line value that the config library would silently coerce (``2`` for a switch)."""
-    f = schema_field(path)
-    if f is None or value is None:
-        return
-    if f.type in (bool, "bool") and not isinstance(value, bool):
-        raise ConfigError(f"{path.lstrip('+~')}={value!r} is not allowed; expected true or false")
-
-
-def validate(cfg: Any, schema: type = Config, path: str = "") -> None:
-    """Check every value of ``cfg`` against the ranges and choices of ``schema``.
-
-    Raises:
-        ConfigError: one line naming the parameter, the value given and what is allowed.
-    """
-    known = {f.name for f in fields(schema)}
-    extra = sorted(set(vars(cfg)) - known) if is_dataclass(cfg) else []
-    if extra:
-        raise ConfigError(f"{path}{extra[0]} is not a parameter of this model; allowed names under "
-                          f"{path.rstrip('.') or 'the top level'}: {', '.join(sorted(known))}")
-    for f in fields(schema):
-        key = f"{path}{f.name}"
-        value = getattr(cfg, f.name) if not isinstance(cfg, dict) else cfg[f.name]
-        if f.name == "policies" and schema is Config:
-            for name, pol in value.items():
-                validate(pol, PolicyConfig, f"policies.{name}.")
-            continue
-        if is_dataclass(f.type) or (f.default_factory is not MISSING and is_dataclass(f.default_factory())):
-            sub_schema = f.type if is_dataclass(f.type) else type(f.default_factory())
-            validate(value, sub_schema, key + ".")
-        else:
-            _check_field(key, value, f.metadata)
-    if schema is Config:
-        _check_cross_fields(cfg)
-
-
-def _check_cross_fields(cfg: Any) -> None:
-    """Constraints that tie several parameters together."""
-    names, shares = list(cfg.firms.sector_names), list(cfg.firms.sector_shares)
-    for k, name in enumerate(names):
-        if not name.strip():
-            raise ConfigError(f"firms.sector_names[{k}]={name!r} is empty; allowed: a non-empty name per sector")
-        if names.index(name) != k:
-            raise ConfigError(f"firms.sector_names lists {name!r} twice; allowed: distinct sector names (each "
-                              "names a demand column)")
-    if len(names) != len(shares) or not names:
-        raise ConfigError(f"firms.sector_shares has {len(shares)} items but firms.sector_names has "
-                          f"{len(names)}; allowed: one share per sector, at least one sector")
-    for key in ("sector_input_cost_share", "sector_margin_shift", "sector_volatility_factor"):
-        values = list(getattr(cfg.firms, key))
-        if len(values) != len(names):
-            raise ConfigError(f"firms.{key} has {len(values)} items but firms.sector_names has {len(names)}; "
-                              "allowed: one value per sector")
-    growth = list(cfg.market.sector_demand_growth)
-    if len(growth) != len(names):
-        raise ConfigError(f"market.sector_demand_growth has {len(growth)} items but firms.sector_names has "
-                          f"{len(names)}; allowed: one value per sector")
-    if abs(sum(shares) - 1.0) > 1e-6:
-        raise ConfigError(f"firms.sector_shares={shares} sums to {sum(shares):.4g}; allowed: shares summing to 1")
-    if not cfg.alliances.structure.types_enabled:
-        raise ConfigError("alliances.structure.types_enabled=[] leaves no alliance type; allowed: a non-empty "
-                          f"subset of {', '.join(ALLIANCE_TYPES)} (use alliances.enabled=false for no alliances)")
-    for t in cfg.alliances.structure.types_enabled:
-        if t not in ALLIANCE_TYPES:
-            raise ConfigError(f"alliances.structure.types_enabled contains {t!r}; allowed: "
-                              f"{', '.join(ALLIANCE_TYPES)}")
-    for name, pol in cfg.policies.items():
-        _check_policy(name, pol, len(names), cfg.market.crisis.enabled)
-    for kind in cfg.experiment.instruments:
-        if kind not in INSTRUMENT_KINDS:
-            raise ConfigError(f"experiment.instruments contains {kind!r}; allowed: {', '.join(INSTRUMENT_KINDS)}")
-    _check_experiment(cfg)
-    _check_horizon(cfg)
-    if cfg.experiment.kind == "uplift_frontier":
-        _check_grid(cfg)
-    if cfg.experiment.policy_stop_month <= cfg.experiment.policy_start_month:
-        raise ConfigError(f"experiment.policy_stop_month={cfg.experiment.policy_stop_month} must be greater than "
-                          f"experiment.policy_start_month={cfg.experiment.policy_start_month} (empty window)")
-    for s in cfg.market.competition.sectors:
-        if not 0 <= s < len(names):
-            raise ConfigError(f"market.competition.sectors contains {s}; allowed: sector indices "
-                              f"in [0, {len(names) - 1}]")
-
-
-def _check_experiment(cfg: Any) -> None:
-    """The experiment's name is one folder name; its kind and name agree; policy_compare has instruments."""
-    ex = cfg.experiment
-    if not SAFE_NAME.match(ex.name):
-        raise ConfigError(f"experiment.name={ex.name!r} is not allowed; expected one folder name of letters, "
-                          "digits, '.', '-' or '_' (no '/', not starting with '.', at most 100 characters)")
-    if ex.name in EXPERIMENT_KINDS and ex.name != ex.kind:
-        raise ConfigError(f"experiment.kind={ex.kind!r} with experiment.name={ex.name!r} (the {ex.name} experiment's "
-                          f"name); allowed: select the experiment with experiment={ex.kind}, or set "
-                          "experiment.name as well")
-    if not cfg.output.root.strip():
-        raise ConfigError("output.root='' is not allowed; expected a folder (default: results)")
-    if ex.kind == "policy_compare" and not cfg.policies and not ex.instruments:
-        raise ConfigError("experiment.instruments=[] leaves policy_compare nothing to compare; allowed: a non-empty "
-                          f"list of {', '.join(INSTRUMENT_KINDS)}, or policies configured with policy=<name>")
-    if ex.kind == "policy_compare":
-        _check_policy_compare(cfg)
-
-
-def _check_policy_compare(cfg: Any) -> None:
-    """Arms name known instruments; adaptive seeds go up from n_seeds; a crisis window needs a crisis."""
-    ex = cfg.experiment
-    names = list(cfg.policies) or list(INSTRUMENT_KINDS)
-    for k, arm in enumerate(ex.arms):
-        items = list(arm) if isinstance(arm, (list, tuple)) else None
-        if not items or any(item not in names and item not in INSTRUMENT_KINDS for item in items) \
-                or len(set(items)) < len(items):
-            raise ConfigError(f"experiment.arms[{k}]={arm!r} is not allowed; expected a list of distinct "
-                              f"instruments from {', '.join(dict.fromkeys(names + list(INSTRUMENT_KINDS)))}, "
-                              "e.g. experiment.arms=[[credit],[training],[credit,training]]")
-    if 0 < ex.max_seeds < ex.n_seeds:
-        raise ConfigError(f"experiment.max_seeds={ex.max_seeds} is below experiment.n_seeds={ex.n_seeds}; allowed: "
-                          "0 (no further seeds) or at least n_seeds")
-    if ex.policy_window_from == "crisis_onset" and not cfg.policies and not cfg.market.crisis.enabled:
-        raise ConfigError("experiment.policy_window_from=crisis_onset needs a crisis; allowed: scenario=crisis "
-                          "(market.crisis.enabled=true) or policy_window_from=run_start")
-
-
-def _check_horizon(cfg: Any) -> None:
-    """Every window opens inside the horizon (a window starting after the last month does nothing)."""
-    onset = cfg.market.crisis.start_month
-    windows = [(f"policies.{name}.start_month", pol.start_month + (onset if pol.window_from == "crisis_onset" else 0))
-               for name, pol in cfg.policies.items()]
-    if cfg.market.crisis.enabled:
-        windows.append(("market.crisis.start_month", cfg.market.crisis.start_month))
-    if cfg.market.competition.enabled:
-        windows.append(("market.competition.start_month", cfg.market.competition.start_month))
-    if cfg.experiment.kind == "policy_compare" and not cfg.policies:
-        windows.append(("experiment.policy_start_month", cfg.experiment.policy_start_month
-                        + (onset if cfg.experiment.policy_window_from == "crisis_onset" else 0)))
-    for path, start in windows:
-        if start > cfg.months:
-            raise ConfigError(f"{path}={start} is after the horizon months={cfg.months}; allowed: a start month "
-                              f"in [0, {cfg.months}]")
-
-
-def _check_policy(name: str, pol: Any, n_sectors: int, crisis_enabled: bool) -> None:
-    """A policy's kind, window, eligibility sectors and instrument parameters."""
-    from sim.policies import REGISTRY
-    path = f"policies.{name}"
-    if pol.kind not in REGISTRY:
-        raise ConfigError(f"{path}.kind={pol.kind!r} is not a known instrument; allowed: {', '.join(REGISTRY)}")
-    if pol.stop_month <= pol.start_month:
-        raise ConfigError(f"{path}: the window [start_month={pol.start_month}, stop_month={pol.stop_month}) is "
-                          "empty; allowed: stop_month > start_month")
-    if pol.window_from == "crisis_onset" and not crisis_enabled:
-        raise ConfigError(f"{path}.window_from=crisis_onset needs a crisis; allowed: scenario=crisis "
-                          "(market.crisis.enabled=true) or window_from=run_start")
-    el = pol.eligibility
-    for low, high in (("min_workers", "max_workers"), ("min_age_months", "max_age_months"),
-                      ("min_capability", "max_capability")):
-        if getattr(el, low) > getattr(el, high):
-            raise ConfigError(f"{path}.eligibility.{low}={getattr(el, low)} is above {path}.eligibility.{high}="
-                              f"{getattr(el, high)}, so no firm is eligible; allowed: {low} <= {high}")
-    for s in pol.eligibility.sectors:
-        if not 0 <= s < n_sectors:
-            raise ConfigError(f"{path}.eligibility.sectors contains {s}; allowed: sector indices in "
-                              f"[0, {n_sectors - 1}]")
-    REGISTRY[pol.kind].parse_params(pol.params, f"{path}.params")
-
-
-def parse_grid(grid: list) -> dict[str, list]:
-    """The frontier's grid, ``['path=v1,v2', ...]`` in Hydra's sweep syntax, as path -> typed values."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    try:
-        parsed = OverridesParser.create().parse_overrides([str(g) for g in grid])
-    except Exception as err:  # Hydra's OverrideParseException
-        raise ConfigError(f"experiment.grid={list(grid)!r} is not accepted: {' '.join(str(err).split())}") from None
-    return {o.key_or_group: list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()] for o in parsed}
-
-
-def _check_grid(cfg: Any) -> None:
-    """The frontier's grid: at least one parameter, each a real path, every value allowed."""
-    import copy
-    if not cfg.experiment.grid:
-        raise ConfigError("experiment.grid is empty; allowed: a list of quoted sweeps such as "
-                          "\"experiment.grid=['alliances.types.bridge_access_gain=0.3,0.6']\"")
-    for path, values in parse_grid(cfg.experiment.grid).items():
-        *parents, leaf = path.split(".")
-        node = cfg
-        for part in parents:
-            node = getattr(node, part, None)
-        if node is None or not hasattr(type(node), "__dataclass_fields__") or not hasattr(node, leaf) \
-                or isinstance(getattr(node, leaf), (list, dict)) or hasattr(getattr(node, leaf), "__dataclass_fields__"):
-            raise ConfigError(f"experiment.grid: {path!r} is not a model parameter that takes one value")
-        for value in values:
-            trial = copy.deepcopy(cfg)
-            target = trial
-            for part in parents:
-                target = getattr(target, part)
-            setattr(target, leaf, value)
-            trial.experiment.grid = []
-            trial.experiment.kind = trial.experiment.name = "single"
-            try:
-                validate(trial)
-            except ConfigError as err:
-                raise ConfigError(f"experiment.grid: {path}={value!r}: {err}") from None

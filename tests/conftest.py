@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import subprocess
@@ -25,6 +27,28 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
+#: Modules that take longest (real commands, sweeps, notebooks, seed lists of large worlds), longest first.
+#: ``--dist loadscope`` keeps a module on one worker; handing out the long ones first and the many short
+#: ones last (longest-processing-time order) keeps one worker from starting a long module while the other
+#: has nothing left. Only the order of modules depends on this list: a module missing here runs after
+#: these, a stale entry costs time and nothing else.
+LONGEST_MODULES = ("test_resume", "test_sweeps", "test_notebooks", "test_firm_dynamics", "test_experiments",
+                   "test_policies", "test_policy_compare", "test_cluster", "test_sensitivity", "test_app_browser",
+                   "test_calibrate", "test_config_errors", "test_install", "test_numbers", "test_counterfactuals",
+                   "test_validate")
+
+
+def pytest_configure(config):
+    """Send modules to xdist workers in collection order (set below), not sorted by their number of tests."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+    """Collect the modules of LONGEST_MODULES first, in its order; tests keep their order within a module."""
+    rank = {name: k for k, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+
 
 def small_config(*overrides: str, n: int = SMALL_N, months: int = SMALL_MONTHS, seed: int = 0):
     """Compose a small validated config; later ``overrides`` win over n, months and seed."""
@@ -45,22 +69,44 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None =
                           capture_output=True, text=True, timeout=timeout)
 
 
-def run_cli_cases(cases: dict[str, list[str]], tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
-    """Run each case's ``experiments.run`` arguments in a fresh folder of its own, two at a time.
+def run_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``experiments.run.main(args)`` in this process, its exit code and stderr as a finished process's.
 
-    Returns case -> (finished process, its folder); the run folder would be ``<folder>/run``.
-    The folders are made before the threads start: pytest's temporary-folder factory is not
-    thread-safe, and under pytest-xdist its first call empties the worker's base folder, which
-    removed the folder a second thread had just made.
+    For commands refused before Hydra starts: the same entry point gives the same code
+    and stderr as the command, without the seconds an interpreter takes to start.
+    """
+    from experiments.run import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(args, code, "", err.getvalue())
+
+
+def run_cli_cases(cases: dict[str, list[str]], tmp_path_factory,
+                  in_subprocess: tuple[str, ...] | None = None) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+    """Run each case's ``experiments.run`` arguments in a fresh folder of its own.
+
+    The cases named in ``in_subprocess`` (all when None) run as real commands, two at a
+    time; the others through :func:`run_main` in this process (only for commands refused
+    before Hydra starts). Returns case -> (finished process, its folder); the run folder
+    would be ``<folder>/run``. The folders are made before the threads start: pytest's
+    temporary-folder factory is not thread-safe, and under pytest-xdist its first call
+    empties the worker's base folder, which removed the folder a second thread had just made.
     """
     folders = {case: tmp_path_factory.mktemp(case) for case in cases}
+    real = [case for case in cases if in_subprocess is None or case in in_subprocess]
 
     def one(case: str):
         cwd = folders[case]
         return case, (run_cli([*cases[case], f"hydra.run.dir={cwd / 'run'}"], cwd=cwd), cwd)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, cases))
+        done = dict(pool.map(one, real))
+    for case in cases:
+        if case not in done:
+            done[case] = (run_main([*cases[case], f"hydra.run.dir={folders[case] / 'run'}"]), folders[case])
+    return {case: done[case] for case in cases}
 
 
 def fault_env(folder: Path, code: str) -> dict:

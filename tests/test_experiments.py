@@ -19,7 +19,7 @@ from experiments.collect import outcome_columns
 from experiments.run import EXPERIMENTS
 from sim import load_config
 from sim.config import CONFIG_DIR, check
-from sim.params import EXPERIMENT_KINDS, INSTRUMENT_KINDS
+from sim.policies import REGISTRY
 from tests.conftest import SEEDS
 
 EXPERIMENT_FILES = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -54,7 +54,7 @@ OUTPUTS = {
     "compatibility_vs_contracts": ("report.md", "effects", [f"{lever}_{k}" for lever in ("compatibility_planning",
                                                                                          "contracts")
                                                             for k in ("uplift_revenue", "alliance_end_share_60m")]),
-    "policy_compare": ("policy_brief.md", "instruments", [f"instruments.{kind}.{k}" for kind in INSTRUMENT_KINDS
+    "policy_compare": ("policy_brief.md", "instruments", [f"instruments.{kind}.{k}" for kind in REGISTRY
                                                           for k in ("public_cost", "extra_firm_years",
                                                                     "extra_revenue")]),
     "validate": ("validation.md", "validation", [f"targets.{t}.{k}" for t in ("survival_12m", "crisis_mortality_17m")
@@ -92,19 +92,32 @@ def run_uplift(tmp_path, *overrides: str) -> tuple[dict, pd.DataFrame]:
 
 
 def test_every_experiment_kind_has_headlines_to_check():
-    """Each experiment kind the schema allows has its report and headline outcomes listed here."""
-    missing = set(EXPERIMENT_KINDS) - set(OUTPUTS)
+    """Each experiment kind of the registry has its report and headline outcomes listed here."""
+    missing = set(EXPERIMENTS) - set(OUTPUTS)
     assert not missing, f"add the report, main table and headline outcomes of {sorted(missing)} to OUTPUTS"
 
 
+@pytest.fixture(scope="module")
+def shrunken_run(tmp_path_factory):
+    """Experiment file name -> (config, run folder, returned summary) of its shrunken run, each run once."""
+    done = {}
+
+    def run(name: str):
+        if name not in done:
+            cfg = check(load_config(f"experiment={name}", *SHRINK, *SHRINK_EXTRA.get(name, ())))
+            folder = tmp_path_factory.mktemp(name)
+            done[name] = (cfg, folder, EXPERIMENTS[cfg.experiment.kind](cfg, folder))
+        return done[name]
+    return run
+
+
 @pytest.mark.parametrize("name", EXPERIMENT_FILES)
-def test_experiment_file_runs_shrunken_and_writes_finite_results(name, tmp_path):
+def test_experiment_file_runs_shrunken_and_writes_finite_results(name, shrunken_run):
     """The file composes, runs through EXPERIMENTS[kind] and writes its report, tables, figures and finite numbers."""
-    cfg = check(load_config(f"experiment={name}", *SHRINK, *SHRINK_EXTRA.get(name, ())))
+    cfg, tmp_path, returned = shrunken_run(name)
     kind = cfg.experiment.kind
     report_name, main_table, headlines = OUTPUTS[kind]
     headlines = HEADLINES_BY_FILE.get(name, headlines)
-    returned = EXPERIMENTS[kind](cfg, tmp_path)
 
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "completed", f"{name}: expected status completed, got {manifest}"
@@ -135,10 +148,10 @@ def test_experiment_file_runs_shrunken_and_writes_finite_results(name, tmp_path)
         assert not np.isinf(numbers).any(), f"{name}: expected no infinite values in {path.name}"
 
 
-def test_uplift_summary_has_estimates_with_confidence_intervals(tmp_path):
-    """The uplift summary gives every headline estimate with a 95% CI of positive width around it."""
-    cfg = check(load_config("experiment=uplift", *SHRINK, *SHRINK_EXTRA["uplift"]))
-    summary = EXPERIMENTS["uplift"](cfg, tmp_path)
+def test_uplift_summary_has_estimates_with_confidence_intervals(shrunken_run):
+    """The uplift summary gives every headline estimate with a 95% CI of positive width around it
+    (the shrunken run of configs/experiment/uplift.yaml)."""
+    _, _, summary = shrunken_run("uplift")
     for key in ("uplift_revenue", "survival_effect_60m", "naive_gap", "selection_bias"):
         assert key in summary, f"expected {key} in the uplift summary"
     for key in ("uplift_revenue", "survival_effect_60m"):

@@ -17,7 +17,6 @@ import pytest
 
 from sim import AllianceModel, ConfigError, load_config
 from sim.alliance_types import TYPE
-from sim.params import INSTRUMENT_KINDS
 from sim.policies import REGISTRY
 from sim.policies.training import first_by_priority
 from sim.rng import RandomStreams
@@ -26,7 +25,8 @@ from tests.conftest import PROJECT_ROOT, SEEDS, run_cli_cases
 N = 2000
 MONTHS = 60
 START, STOP = 6, 48
-INSTRUMENTS = ("formation_grant", "matchmaking", "training", "credit", "cluster_programme")
+#: Every registered instrument: a new one meets the shared tests below with no list here to extend.
+INSTRUMENTS = tuple(REGISTRY)
 #: Firm traits drawn at founding that no process changes afterwards.
 FOUNDING_TRAITS = ("firm_id", "sector", "locality", "founding_workers", "birth_month", "input_cost_share",
                    "worker_cost", "quality", "owner_age", "volatility", "exposure", "cooperativeness", "planned",
@@ -36,12 +36,72 @@ GROSS = ("cash", "in_kind", "loan")  # every form but repayments counts against 
 
 
 def test_registry_covers_every_instrument_kind_and_config_file():
-    """Every kind the schema allows has a class in REGISTRY under that name and a configs/policy file."""
-    assert set(REGISTRY) == set(INSTRUMENT_KINDS), (
-        f"expected REGISTRY keys {sorted(INSTRUMENT_KINDS)}, got {sorted(REGISTRY)}")
+    """Each policy file under configs/policy/ (but none.yaml) names a registered kind, and each registered
+    class has its kind as key and a configs/policy/<kind>.yaml."""
+    files = {p.stem for p in (PROJECT_ROOT / "configs" / "policy").glob("*.yaml")} - {"none"}
+    assert files == set(REGISTRY), f"expected one policy file per instrument {sorted(REGISTRY)}, got {sorted(files)}"
     for kind, cls in REGISTRY.items():
         assert cls.kind == kind, f"expected {cls.__name__}.kind == {kind!r}, got {cls.kind!r}"
         assert (PROJECT_ROOT / "configs" / "policy" / f"{kind}.yaml").is_file(), f"expected configs/policy/{kind}.yaml"
+
+
+#: A complete instrument module, as a new one would be written: a Policy subclass with a kind and Params.
+TOY_INSTRUMENT = """
+from dataclasses import dataclass
+
+from sim.params import param
+from sim.policies.base import Policy
+
+
+@dataclass
+class Params:
+    amount: float = param(1.0, 0, 10, "currency", "paid to each eligible firm")
+
+
+class ToyGrant(Policy):
+    kind = "toy_grant"
+    Params = Params
+"""
+
+
+def test_a_new_instrument_module_is_registered_and_accepted_by_the_validation(tmp_path, monkeypatch):
+    """Adding an instrument is one module: dropped into the package it is in the registry the discovery
+    builds, and once registered the validation accepts its kind everywhere a kind is named."""
+    import sys
+
+    import sim.policies as policies
+    (tmp_path / "toy_grant.py").write_text(TOY_INSTRUMENT)
+    monkeypatch.setattr(policies, "__path__", [*policies.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "sim.policies.toy_grant", raising=False)
+    found = policies._instruments()
+    sys.modules.pop("sim.policies.toy_grant", None)
+    assert set(found) == set(REGISTRY) | {"toy_grant"}, f"expected the new kind registered, got {sorted(found)}"
+    assert found["toy_grant"].Params().amount == 1.0
+
+    monkeypatch.setitem(REGISTRY, "toy_grant", found["toy_grant"])
+    cfg = load_config("experiment=policy_compare", "experiment.instruments=[toy_grant,credit]",
+                      "experiment.instrument=toy_grant", "+policies.toy={kind:toy_grant,params:{amount:2.0}}")
+    assert list(cfg.experiment.instruments) == ["toy_grant", "credit"] and cfg.policies.toy.kind == "toy_grant"
+    with pytest.raises(ConfigError, match=r"policies\.toy\.params\.amount"):
+        load_config("+policies.toy={kind:toy_grant,params:{amount:20.0}}")
+
+
+def test_an_unregistered_kind_is_refused_naming_the_registered_ones():
+    """A kind that no instrument module defines is refused in one line listing every registered kind."""
+    for override, path in (("experiment.instruments=[toy_grant]", "experiment.instruments"),
+                           ("experiment.instrument=toy_grant", "experiment.instrument"),
+                           ("+policies.toy={kind:toy_grant}", "policies.toy.kind")):
+        with pytest.raises(ConfigError) as info:
+            load_config(override)
+        assert path in str(info.value) and all(kind in str(info.value) for kind in REGISTRY), (
+            f"expected {path} and every registered kind named: {info.value}")
+
+
+def test_empty_instrument_list_compares_every_registered_instrument():
+    """experiment.instruments=[] (the default) means every instrument of the registry, written into the config."""
+    from sim.config import check
+    cfg = check(load_config("experiment=policy_compare", "experiment.instruments=[]"))
+    assert cfg.experiment.instruments == list(REGISTRY), f"expected {list(REGISTRY)}, got {cfg.experiment.instruments}"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -777,14 +837,16 @@ CLI_BAD = {
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
-    """Every bad command of CLI_BAD, run once, two at a time (each is a fresh interpreter)."""
-    return run_cli_cases({case: args for case, (args, _) in CLI_BAD.items()}, tmp_path_factory)
+    """Every bad command of CLI_BAD, run once: negative-budget as a real command (a fresh interpreter), the
+    others through the same entry point in this process."""
+    return run_cli_cases({case: args for case, (args, _) in CLI_BAD.items()}, tmp_path_factory,
+                         in_subprocess=("negative-budget",))
 
 
 @pytest.mark.parametrize("case", list(CLI_BAD))
 def test_cli_rejects_bad_policy_with_exit_2_and_one_line(case, cli_runs):
-    """python -m experiments.run with a bad policy value: exit code 2, one stderr line naming the
-    parameter, no traceback, no run folder."""
+    """experiments.run with a bad policy value (see cli_runs for which run as real commands): exit code 2,
+    one stderr line naming the parameter, no traceback, no run folder."""
     proc, cwd = cli_runs[case]
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, f"expected exit code 2, got {proc.returncode}; stderr: {proc.stderr[-1500:]}"

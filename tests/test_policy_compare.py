@@ -16,7 +16,7 @@ import sim.params
 from experiments import policy_compare, policy_ranking
 from experiments.policy_terms import LABELS
 from sim import AllianceModel, load_config
-from sim.params import INSTRUMENT_KINDS
+from sim.policies import REGISTRY
 
 SHRUNK = ("experiment=policy_compare", "firms.n_firms=200", "months=48", "experiment.n_seeds=3",
           "experiment.workers=1", "experiment.progress=false", "experiment.policy_start_month=6",
@@ -45,7 +45,7 @@ def test_run_completes_without_failed_runs(compare_runs, scenario):
     assert summary["failed_runs"] == [], f"expected no failed runs, got {summary['failed_runs']}"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "completed", f"expected status completed, got {manifest['status']}"
-    assert set(summary["instruments"]) == set(INSTRUMENT_KINDS), (
+    assert set(summary["instruments"]) == set(REGISTRY), (
         f"expected every instrument in summary.json, got {sorted(summary['instruments'])}")
 
 
@@ -56,7 +56,7 @@ def test_brief_names_every_instrument_and_its_figures_exist(compare_runs, scenar
     brief = folder / "policy_brief.md"
     assert brief.is_file(), "expected policy_brief.md in the run folder"
     text = brief.read_text()
-    for kind in INSTRUMENT_KINDS:
+    for kind in REGISTRY:
         assert LABELS[kind] in text, f"expected the brief to name {LABELS[kind]!r}"
     assert f"scenario: {scenario}" in text, f"expected the brief to state 'scenario: {scenario}'"
     for name in ("extra_firm_years.png", "extra_revenue.png"):
@@ -71,7 +71,7 @@ def test_instruments_table_has_one_row_per_instrument_with_finite_cost_and_cis(c
     """instruments.parquet: one row per instrument, n_seeds each, finite means and CIs (lo <= mean <= hi)."""
     cfg, folder, _ = compare_runs[scenario]
     table = pd.read_parquet(folder / "instruments.parquet")
-    assert sorted(table["instrument"]) == sorted(INSTRUMENT_KINDS), (
+    assert sorted(table["instrument"]) == sorted(REGISTRY), (
         f"expected one row per instrument, got {list(table['instrument'])}")
     assert (table["n_seeds"] == cfg.experiment.n_seeds).all(), "expected every instrument paired on every seed"
     for key in CI_OUTCOMES:
@@ -92,8 +92,8 @@ def test_public_cost_never_exceeds_the_equal_budget(compare_runs, scenario):
     cfg, folder, _ = compare_runs[scenario]
     budget = cfg.experiment.budget
     reps = pd.read_parquet(folder / "replications.parquet")
-    assert len(reps) == len(INSTRUMENT_KINDS) * cfg.experiment.n_seeds, (
-        f"expected {len(INSTRUMENT_KINDS)} x {cfg.experiment.n_seeds} replications, got {len(reps)}")
+    assert len(reps) == len(REGISTRY) * cfg.experiment.n_seeds, (
+        f"expected {len(REGISTRY)} x {cfg.experiment.n_seeds} replications, got {len(reps)}")
     assert set(reps["seed"]) == {cfg.seed + k for k in range(cfg.experiment.n_seeds)}, "expected seeds seed..seed+2"
     over = reps[(reps["public_cost"] > budget * (1 + 1e-12)) | (reps["public_cost"] < -1e-9)]
     assert over.empty, f"expected public cost in [0, {budget:,.0f}], got {over[['instrument', 'seed', 'public_cost']]}"
@@ -125,7 +125,7 @@ def test_brief_opens_with_the_terms_of_every_instrument(compare_runs):
                    "outstanding (MXN)", "written off (MXN)"):
         assert needle in terms, f"expected the terms section to state {needle!r}"
     table = pd.read_parquet(folder / "terms.parquet")
-    assert sorted(table["kind"]) == sorted(INSTRUMENT_KINDS), f"expected one row of terms per instrument"
+    assert sorted(table["kind"]) == sorted(REGISTRY), f"expected one row of terms per instrument"
     assert ((table["paid_out"] >= 0) & (table["paid_out"] <= table["budget"] * (1 + 1e-12))).all(), (
         "expected every instrument's outlay within [0, its cap]")
     credit = table[table["kind"] == "credit"].iloc[0]
@@ -143,7 +143,7 @@ def test_ledger_parquet_holds_every_arms_payments_and_adds_up_to_public_cost(com
     ledger = pd.read_parquet(folder / "ledger.parquet")
     reps = pd.read_parquet(folder / "replications.parquet").set_index(["instrument", "seed"])
     assert {"seed", "arm", "month", "instrument", "firm_id", "amount", "form"} <= set(ledger.columns)
-    assert set(ledger["arm"]) == set(INSTRUMENT_KINDS), f"expected payments of every arm, got {set(ledger['arm'])}"
+    assert set(ledger["arm"]) == set(REGISTRY), f"expected payments of every arm, got {set(ledger['arm'])}"
     net = ledger.groupby(["arm", "seed"])["amount"].sum()
     gross = ledger[ledger["form"] != "repayment"].groupby(["arm", "seed"])["amount"].sum()
     for (arm, seed), value in net.items():

@@ -242,7 +242,7 @@ def test_summary_outcomes_become_flat_columns():
 def test_a_command_line_sweep_without_a_sweep_file_is_collected(tmp_path):
     """-m with values on the command line only (no sweep file): one row per job, the swept columns vary."""
     done = run_cli(["-m", "seed=0,1", "scenario=baseline,crisis", "market.crisis.start_month=3", "firms.n_firms=60",
-                    "months=6",
+                    "months=6", "hydra.launcher.n_jobs=1",
                     f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=PROJECT_ROOT, timeout=150)
     assert done.returncode == 0, done.stderr
     assert collect.main([str(tmp_path / "sweep")]) == 0

@@ -1,20 +1,37 @@
 """Policy instruments, looked up by their ``kind`` name (model brief section 6; 002, section 4.3).
 
-Adding an instrument means one class (with its ``Params`` dataclass), one entry
-here, one YAML file under ``configs/policy/`` and one direction-of-effect test.
+``REGISTRY`` is the one list of instruments: every ``Policy`` subclass with a
+``kind`` defined in a module of this package, keyed by that kind, in the order
+of the module names. The schema names no instrument; ``sim.validation`` checks
+``policies.<name>.kind``, ``experiment.instruments`` and ``experiment.instrument``
+against this registry. Adding an instrument means one module here (its class
+and ``Params`` dataclass), one YAML file ``configs/policy/<kind>.yaml`` and one
+direction-of-effect test; no list elsewhere names it.
 """
 
 from __future__ import annotations
 
-from sim.policies.base import Policy
-from sim.policies.cluster_programme import ClusterProgramme
-from sim.policies.credit import Credit
-from sim.policies.formation_grant import FormationGrant
-from sim.policies.matchmaking import Matchmaking
-from sim.policies.training import Training
+import importlib
+import pkgutil
 
-REGISTRY: dict[str, type[Policy]] = {cls.kind: cls for cls in
-                                     (FormationGrant, Matchmaking, Training, Credit, ClusterProgramme)}
+from sim.policies.base import Policy
+
+
+def _instruments() -> dict[str, type[Policy]]:
+    """Import every module of this package; its ``Policy`` subclasses that name a kind, by kind."""
+    found: dict[str, type[Policy]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, Policy) and cls.kind and cls.__module__ == module.__name__:
+                if cls.kind in found:
+                    raise TypeError(f"instrument kind {cls.kind!r} is defined twice: {found[cls.kind].__name__} "
+                                    f"and {cls.__name__}")
+                found[cls.kind] = cls
+    return found
+
+
+REGISTRY: dict[str, type[Policy]] = _instruments()
 
 
 class PolicySet:

@@ -11,11 +11,13 @@ Design follows Starsim/Covasim interventions: what is delivered, to whom, when.
 
 from __future__ import annotations
 
+from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.params import PolicyConfig
+from sim.field_checks import check_fields
+from sim.params import ConfigError, PolicyConfig
 
 
 class Policy:
@@ -44,9 +46,6 @@ class Policy:
     @classmethod
     def parse_params(cls, raw: dict, path: str) -> Any:
         """The instrument's parameters from config, checked against its ``Params`` schema."""
-        from dataclasses import fields as dc_fields
-
-        from sim.params import ConfigError, validate
         known = {f.name for f in dc_fields(cls.Params)}
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -64,7 +63,7 @@ class Policy:
                                   f"{type(default).__name__}")
             values[f.name] = value
         params = cls.Params(**values)
-        validate(params, cls.Params, path + ".")
+        check_fields(params, cls.Params, path + ".")
         return params
 
     def setup(self, model) -> None:
