@@ -1,6 +1,7 @@
 """The alliance types, one class each, behind one registry (model brief section 4; 001).
 
-``REGISTRY`` maps a type's name to its ``AllianceType``; the order gives each type its code
+``REGISTRY`` maps a type's name to its ``AllianceType``: every subclass defined in a module of
+this package, in the order of their ``order`` attribute, which gives each type its code
 (``AllianceTable.kind``). Adding a type means one module here (its class), its parameters in
 ``alliances.types`` (``configs/alliances/``) and one direction-of-effect test; the functions
 below run every type's rules on whole arrays, so the lifecycle and the partner search never
@@ -11,16 +12,37 @@ measured as contribution to profit so they compare with costs.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import numpy as np
 
 from sim.alliance_types.base import AllianceType
-from sim.alliance_types.bridge import Bridge
-from sim.alliance_types.cluster import Cluster, cluster_saving
-from sim.alliance_types.innovation import Innovation
+from sim.alliance_types.cluster import cluster_saving
 
-REGISTRY: dict[str, AllianceType] = {kind.name: kind for kind in (Cluster(), Bridge(), Innovation())}
-for _code, _kind in enumerate(REGISTRY.values()):
-    _kind.code = _code
+
+def _types() -> dict[str, AllianceType]:
+    """One instance of every ``AllianceType`` subclass defined in a module of this package, by name,
+    in ``order``; each gets its code (its position)."""
+    found: list[type[AllianceType]] = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found += [cls for cls in vars(module).values() if isinstance(cls, type) and issubclass(cls, AllianceType)
+                  and cls is not AllianceType and cls.__module__ == module.__name__]
+    found.sort(key=lambda cls: cls.order)
+    for attr in ("name", "order"):
+        values = [getattr(cls, attr) for cls in found]
+        if len(set(values)) < len(values):
+            raise TypeError(f"two alliance types share a {attr}: {values}")
+    out = {}
+    for code, cls in enumerate(found):
+        kind = cls()
+        kind.code = code
+        out[kind.name] = kind
+    return out
+
+
+REGISTRY: dict[str, AllianceType] = _types()
 ALLIANCE_TYPES: tuple[str, ...] = tuple(REGISTRY)
 TYPE: dict[str, int] = {name: kind.code for name, kind in REGISTRY.items()}
 

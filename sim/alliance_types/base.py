@@ -16,12 +16,14 @@ class AllianceType:
 
     Attributes:
         name: the type's name in configs and outputs.
+        order: its place in the registry (unique; codes follow it, so an existing type keeps its code).
         code: its index in the registry (set by the registry; stored in ``AllianceTable.kind``).
         local: partners come from the seeker's own local market (sector x locality).
         joinable: a running alliance of this type with a free seat accepts new members (groups).
     """
 
     name: str = ""
+    order: int = -1
     code: int = -1
     local: bool = False
     joinable: bool = False

@@ -25,6 +25,7 @@ class Cluster(AllianceType):
     """Shared purchasing among neighbours in one sector."""
 
     name = "cluster"
+    order = 0
     local = True
     joinable = True
 

@@ -19,6 +19,7 @@ class Innovation(AllianceType):
     """Joint learning with a knowledge partner."""
 
     name = "innovation"
+    order = 2
 
     def need(self, gaps: np.ndarray) -> np.ndarray:
         return 0.5 * (gaps[:, TECHNOLOGY] + gaps[:, KNOW_HOW])
