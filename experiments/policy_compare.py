@@ -355,6 +355,60 @@ def _seeds_run(cfg: Any, arms: dict, policies: dict, folder: RunFolder) -> tuple
         n = min(n + ex.seeds_step, limit)
 
 
+def budget_curve(cfg: Any, arms: dict, policies: dict, results: list, effects: pd.DataFrame, n_run: int,
+                 folder: RunFolder) -> pd.DataFrame:
+    """Extra firm-years (net) and public cost of every arm at each budget of ``experiment.budget_curve``
+    and at ``experiment.budget``, on the same seeds, each a mean with its 95% t-interval.
+
+    Every arm reruns with each of its instruments' budgets set to the point; the no-policy baseline
+    of the main comparison is shared, so each point is paired with the same worlds."""
+    import copy
+
+    ex = cfg.experiment
+    base = [r for r in results if r.arm == "baseline"]
+    rows = []
+    for point in sorted(set(float(b) for b in ex.budget_curve) - {float(ex.budget)}):
+        scaled = {}
+        for name, pol in policies.items():
+            scaled[name] = copy.deepcopy(pol)
+            scaled[name].budget = point
+        overrides = {f"{arm}@{point:.0f}": {"policies": {n: scaled[n] for n in parts}, "experiment.per_firm": True}
+                     for arm, parts in arms.items()}
+        more = run_jobs(paired_jobs(cfg, overrides, n_run), ex.workers, ex.progress, f"budget {point:,.0f}",
+                        store=folder.replications, runner=run_policy_arm)
+        at = per_seed_effects(base + more)
+        at["instrument"] = at["instrument"].str.rsplit("@", n=1).str[0]
+        rows.append(at.assign(budget=point))
+    rows.append(effects.assign(budget=float(ex.budget)))
+    every = pd.concat(rows, ignore_index=True)
+    out = []
+    for (arm, budget), g in every.groupby(["instrument", "budget"], sort=True):
+        years, cost = mean_ci(g["extra_firm_years"]), mean_ci(g["public_cost"])
+        out.append({"instrument": arm, "budget": budget, "n_seeds": len(g),
+                    "extra_firm_years": years[0], "extra_firm_years_lo": years[1], "extra_firm_years_hi": years[2],
+                    "public_cost": cost[0], "public_cost_lo": cost[1], "public_cost_hi": cost[2]})
+    return pd.DataFrame(out)
+
+
+def budget_curve_lines(curve: pd.DataFrame, figs: Path, currency: str) -> list[str]:
+    """The brief's section on the response to money: a table and a figure with 95% bands."""
+    wide = curve.pivot(index="budget", columns="instrument", values="extra_firm_years")
+    for bound in ("lo", "hi"):
+        part = curve.pivot(index="budget", columns="instrument", values=f"extra_firm_years_{bound}")
+        wide = wide.join(part.add_suffix(f"_{bound}"))
+    path = plots.response_curves(wide.reset_index(), "budget", list(curve["instrument"].unique()),
+                                 figs / "budget_response.png", "extra firm-years (net) against no policy",
+                                 f"Response to the budget ({currency}; 95% bands over seeds)")
+    rows = ["| instrument | budget | public cost | extra firm-years, net |", "|---|---|---|---|"]
+    rows += [f"| {label(r.instrument)} | {money(r.budget, currency)} | {money(r.public_cost, currency)} | "
+             f"{number_ci(r.extra_firm_years, r.extra_firm_years_lo, r.extra_firm_years_hi)} |"
+             for r in curve.itertuples()]
+    return ["## Response to the budget", "",
+            "Each arm again at every budget of `experiment.budget_curve`, on the same seeds and against the same "
+            "worlds without policy; an instrument that cannot spend more than it does shows a flat curve.", "",
+            *rows, "", f"The figure is `figures/{path.name}`.", ""]
+
+
 def _terms_header(cfg: Any, n_paired: int, n_run: int, mode_note: str) -> list[str]:
     """The design in a few bullets: scenario, horizon, seeds, firms, budget mode."""
     ex, crisis = cfg.experiment, cfg.market.crisis
@@ -424,19 +478,25 @@ def run(cfg: Any, out_dir: Path) -> dict:
 
     figs = folder.path / "figures"
     shown = draw_figures(table, who, figs, n_paired, cur)
+    curve_lines = []
+    if ex.budget_curve:
+        curve = budget_curve(cfg, arms, policies, results, effects, n_run, folder)
+        folder.table("budget_curve", curve)
+        curve_lines = budget_curve_lines(curve, figs, cur)
     lines = [f"# Policy brief: {', '.join(label(a) for a in arms)}", "", "## Terms", "",
              *_terms_header(cfg, n_paired, n_run, mode_note), "",
              *policy_terms.terms_markdown(terms, cur),
              "## Ranking (lowest cost per extra surviving firm-year first)", "",
              *ranking_lines(table, pairs, unresolved, cur), "", ranking_table(table, cur), "",
              *package_lines(packages, cur), *displacement_lines(table, cur), *beneficiary_lines(shown),
-             *pair_lines(pairs)]
+             *pair_lines(pairs), *curve_lines]
     if spend is not None:
         lines += equal_spend_lines(spend, table, min(ex.n_seeds, policy_spend.CALIBRATION_SEEDS), cur)
     lines += [f"![{p.stem}](figures/{p.name})" for p in sorted(figs.glob("*.png"))]
     lines += ["", "Every payment of every arm and seed is in `ledger.parquet`; all outcomes with their intervals in "
-              "`instruments.parquet`. How the response to money looks: sweep the budget (`sweep=policy_budget`, "
-              "then `experiments.collect <folder> --curve experiment.budget extra_firm_years`)."]
+              "`instruments.parquet`. How the response to money looks: `experiment.budget_curve=[...]` adds it to "
+              "this brief; for other settings sweep the budget (`sweep=policy_budget`, then "
+              "`experiments.collect <folder> --curve experiment.budget extra_firm_years`)."]
     if failed:
         lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
     atomic_write(folder.path / "policy_brief.md", lambda p: p.write_text("\n".join(lines) + "\n"))

@@ -466,6 +466,10 @@ class ExperimentConfig:
                                 "that any instrument spends at the equal cap")
     spend_tolerance: float = param(0.02, 0.001, 0.5, "share",
                                    "policy_compare, equal_spend: relative gap to the target spending accepted")
+    budget_curve: list = param([], item_lo=0, item_hi=1e13, unit="currency", item_type=float,
+                               doc="policy_compare, equal cap: further budgets at which every arm runs on the same "
+                                   "seeds; the brief draws extra firm-years against the budget with 95% bands; "
+                                   "empty draws none")
     max_seeds: int = param(0, 0, 100_000, "replications",
                            "policy_compare: with more than n_seeds, add seeds_step seeds at a time until every pair "
                            "of arms is resolved or max_seeds ran; 0 runs n_seeds only")

@@ -113,6 +113,9 @@ def _check_policy_compare(cfg: Any) -> None:
             raise ConfigError(f"experiment.arms[{k}]={arm!r} is not allowed; expected a list of distinct "
                               f"instruments from {', '.join(dict.fromkeys(names + list(REGISTRY)))}, "
                               "e.g. experiment.arms=[[credit],[training],[credit,training]]")
+    if ex.budget_curve and ex.budget_mode == "equal_spend":
+        raise ConfigError(f"experiment.budget_curve={list(ex.budget_curve)} with experiment.budget_mode=equal_spend; "
+                          "allowed: a budget curve at equal caps (budget_mode=equal_cap), or budget_curve=[]")
     if 0 < ex.max_seeds < ex.n_seeds:
         raise ConfigError(f"experiment.max_seeds={ex.max_seeds} is below experiment.n_seeds={ex.n_seeds}; allowed: "
                           "0 (no further seeds) or at least n_seeds")

@@ -125,7 +125,7 @@ def test_brief_opens_with_the_terms_of_every_instrument(compare_runs):
                    "outstanding (MXN)", "written off (MXN)"):
         assert needle in terms, f"expected the terms section to state {needle!r}"
     table = pd.read_parquet(folder / "terms.parquet")
-    assert sorted(table["kind"]) == sorted(REGISTRY), f"expected one row of terms per instrument"
+    assert sorted(table["kind"]) == sorted(REGISTRY), "expected one row of terms per instrument"
     assert ((table["paid_out"] >= 0) & (table["paid_out"] <= table["budget"] * (1 + 1e-12))).all(), (
         "expected every instrument's outlay within [0, its cap]")
     credit = table[table["kind"] == "credit"].iloc[0]
@@ -294,6 +294,27 @@ def test_equal_spend_arms_spend_within_5_percent_of_each_other(tmp_path):
     assert paid.max() <= 1.05 * paid.min(), f"expected outlays within 5% of each other, got {paid.to_dict()}"
     assert (paid <= spend["target"].iloc[0] * (1 + 1e-9)).all(), "expected no instrument above the target"
     assert (spend["factor"] <= 1).all() and (spend["factor"] > 0).all(), "expected generosity scaled down only"
+
+
+def test_budget_curve_reruns_every_arm_at_each_budget_on_the_same_seeds(tmp_path):
+    """experiment.budget_curve=[20000]: each instrument runs at MXN 20,000 and at the equal budget on the same
+    two seeds; the curve table has both points per instrument, spending at 20,000 stays within it, and the
+    brief has its section and figure. A curve with equal spending is refused in one line."""
+    cfg = sim.config.check(load_config(*SHRUNK[:2], "months=36", "experiment.n_seeds=2", *SHRUNK[4:],
+                                       "experiment.instruments=[credit,formation_grant]",
+                                       "experiment.budget_curve=[20000]"))
+    policy_compare.run(cfg, tmp_path)
+    curve = pd.read_parquet(tmp_path / "budget_curve.parquet")
+    assert sorted(map(tuple, curve[["instrument", "budget"]].to_numpy().tolist())) == sorted(
+        (k, b) for k in ("credit", "formation_grant") for b in (20000.0, float(cfg.experiment.budget))), curve
+    assert (curve["n_seeds"] == 2).all(), "expected every point on the same two seeds"
+    low = curve[curve["budget"] == 20000.0]
+    assert (low["public_cost"] <= 20000.0 * (1 + 1e-9)).all(), f"expected spending within the smaller cap: {low}"
+    brief = (tmp_path / "policy_brief.md").read_text()
+    assert "## Response to the budget" in brief and (tmp_path / "figures" / "budget_response.png").is_file()
+    with pytest.raises(sim.params.ConfigError) as err:
+        load_config("experiment=policy_compare", "experiment.budget_mode=equal_spend", "experiment.budget_curve=[1e5]")
+    assert "experiment.budget_curve" in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("override, name", [
