@@ -195,8 +195,11 @@ def test_a_signalled_run_is_interrupted_and_leaves_no_process(how, sweep, tmp_pa
     manifest = json.loads((folder / "manifest.json").read_text())
     if sweep:
         assert code == 143 and manifest["status"] == "interrupted", f"expected the sweep interrupted: {manifest}"
+        # A job the launcher had not yet started when the signal came reads as not started (a race of
+        # the test, not a fault); at least the job that was running reads as interrupted.
         jobs = [line for line in status_lines(folder)[1:] if "missing" not in line]
-        assert jobs and all(": interrupted" in line for line in jobs), status_lines(folder)
+        assert jobs and all(": interrupted" in line or ": not_started" in line for line in jobs), status_lines(folder)
+        assert any(": interrupted" in line for line in jobs), status_lines(folder)
     elif how == "SIGKILL":
         assert code == -signal.SIGKILL and manifest["status"] == "running", "expected SIGKILL to write nothing"
     else:
