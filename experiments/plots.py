@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 from sim.io import atomic_write
 
@@ -118,6 +119,8 @@ def response_curves(table: pd.DataFrame, x: str, columns: list[str], path: Path,
         if f"{col}_lo" in data and f"{col}_hi" in data:
             ax.fill_between(data[x], data[f"{col}_lo"], data[f"{col}_hi"], alpha=0.2, color=line.get_color())
     ax.set(xlabel=x, ylabel=ylabel, title=title)
+    if len(data) and float(np.nanmax(np.abs(data[x].astype(float)))) >= 1000:  # money: 1,000,000 not 1e6
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)

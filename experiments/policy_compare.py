@@ -396,9 +396,12 @@ def budget_curve_lines(curve: pd.DataFrame, figs: Path, currency: str) -> list[s
     for bound in ("lo", "hi"):
         part = curve.pivot(index="budget", columns="instrument", values=f"extra_firm_years_{bound}")
         wide = wide.join(part.add_suffix(f"_{bound}"))
-    path = plots.response_curves(wide.reset_index(), "budget", list(curve["instrument"].unique()),
-                                 figs / "budget_response.png", "extra firm-years (net) against no policy",
-                                 f"Response to the budget ({currency}; 95% bands over seeds)")
+    names = {arm: label(arm) for arm in curve["instrument"].unique()}
+    wide = wide.rename(columns=lambda c: names.get(c, c) if not c.endswith(("_lo", "_hi"))
+                       else names.get(c[:-3], c[:-3]) + c[-3:])
+    path = plots.response_curves(wide.reset_index().rename(columns={"budget": f"budget ({currency})"}),
+                                 f"budget ({currency})", list(names.values()), figs / "budget_response.png",
+                                 "extra firm-years (net) against no policy", "Response to the budget (95% bands over seeds)")
     rows = ["| instrument | budget | public cost | extra firm-years, net |", "|---|---|---|---|"]
     rows += [f"| {label(r.instrument)} | {money(r.budget, currency)} | {money(r.public_cost, currency)} | "
              f"{number_ci(r.extra_firm_years, r.extra_firm_years_lo, r.extra_firm_years_hi)} |"

@@ -9,6 +9,8 @@ function report a success rate about 25% higher than firms without (Dyer, Kale a
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -62,11 +64,16 @@ def test_capable_seekers_choose_more_cooperative_partners():
         f"{blind:.3f} (weight 0)")
 
 
+@functools.cache
+def _founding_capability_of_seed(seed: int) -> np.ndarray:
+    return run_model(small_config(BUSY, "alliances.enabled=false", n=N, months=MONTHS, seed=seed)).firms.view(
+        "capability").copy()
+
+
 def founding_capability(m, rows):
-    """Capability at founding (drawn again from the firm's founding draw: the alliance-off world of the
-    same seed has the same founding traits)."""
-    off = run_model(small_config(BUSY, "alliances.enabled=false", n=N, months=MONTHS, seed=m.cfg.seed))
-    return off.firms.capability[rows]
+    """Capability at founding (the alliance-off world of the same seed has the same founding traits, and
+    nothing there changes capability)."""
+    return _founding_capability_of_seed(int(m.cfg.seed))[rows]
 
 
 def test_capable_firms_fit_control_to_the_partner_s_risk():
