@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import alliance_types, matching, trust
-from sim.alliance_table import ALLIANCE_FIELDS, CAUSE, STAGE, seat_sum
+from sim.alliance_table import ALLIANCE_FIELDS, CAUSE, STAGE, mean_over_partners, seat_max, seat_sum
 from sim.matching import serve_in_order
 
 
@@ -33,8 +33,9 @@ class Structuring:
         valid = m >= 0
         mc = np.maximum(m, 0)
         cap = seat_sum(np.where(valid, firms.capability[mc], 0.0)) / np.maximum(seat_sum(valid), 1)
-        goal = np.where(valid, firms.goal[mc], np.nan)
-        misfit = np.nanmax(goal, axis=1) - np.nanmin(goal, axis=1)
+        # Goal misfit as stage 4 measures it (distance to the partners' mean goal), the largest over members.
+        goal = firms.goal[mc]
+        misfit = seat_max(np.where(valid, np.abs(goal - mean_over_partners(goal, valid)), 0.0))
         p_break = sc.negotiation_breakdown * (1.0 - cap) * (1.0 + misfit)
         breaks = self._outcomes.uniform(month, t.initiator_id[rows], "negotiation") < p_break
         self.dissolve(rows[breaks], np.full(int(breaks.sum()), CAUSE["negotiation_failed"]), learn=False)
