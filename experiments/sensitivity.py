@@ -59,7 +59,7 @@ from experiments.uplift import ARMS, paired_table
 from sim.config import check, load_config
 from sim.io import RunFolder, atomic_write
 from sim.model import AllianceModel
-from sim.params import ConfigError
+from sim.params import ConfigError, PolicyConfig
 
 try:
     from SALib.analyze import morris as morris_analyze
@@ -94,7 +94,7 @@ def design(cfg: Any, factors: list[Factor]) -> np.ndarray:
     return sobol_sample.sample(prob, N=ex.n_samples, calc_second_order=False, seed=int(cfg.seed))
 
 
-def instrument_policy(cfg: Any):
+def instrument_policy(cfg: Any) -> PolicyConfig | None:
     """The instrument's ``PolicyConfig`` as ``configs/policy/<kind>.yaml`` defines it (None for ``none``).
 
     Composed once per experiment: a Hydra composition costs about a second, a sample point much less.
@@ -103,7 +103,7 @@ def instrument_policy(cfg: Any):
     return None if kind == "none" else check(load_config(f"policy={kind}")).policies[kind]
 
 
-def arms_at(point_cfg: Any, policy) -> dict[str, dict]:
+def arms_at(point_cfg: Any, policy: PolicyConfig | None) -> dict[str, dict]:
     """The arms of one sample point: the uplift's two worlds, and the instrument on top of alliances,
     with ``policy_compare``'s window and the point's budget."""
     arms = {name: dict(overrides) for name, overrides in ARMS.items()}
@@ -124,7 +124,7 @@ def point_jobs(cfg: Any, X: np.ndarray, factors: list[Factor]) -> list[tuple[str
     return jobs
 
 
-def run_paired(job: tuple[str, Any], policy=None) -> ArmResult:
+def run_paired(job: tuple[str, Any], policy: PolicyConfig | None = None) -> ArmResult:
     """Run every arm of one seed at one sample point, in this process, and return only scalars.
 
     The two worlds (alliances on and off) carry the per-firm recorder
