@@ -32,8 +32,9 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 #: ones last (longest-processing-time order) keeps one worker from starting a long module while the other
 #: has nothing left. Only the order of modules depends on this list: a module missing here runs after
 #: these, a stale entry costs time and nothing else.
-LONGEST_MODULES = ("test_resume", "test_sweeps", "test_notebooks", "test_firm_dynamics", "test_experiments",
-                   "test_policies", "test_policy_compare", "test_cluster", "test_sensitivity", "test_app_browser",
+LONGEST_MODULES = ("test_resume", "test_sweeps", "test_baseline", "test_notebooks", "test_firm_dynamics",
+                   "test_experiments", "test_policies", "test_policy_compare", "test_cluster", "test_sensitivity",
+                   "test_app_browser",
                    "test_calibrate", "test_config_errors", "test_install", "test_numbers", "test_counterfactuals",
                    "test_validate")
 
