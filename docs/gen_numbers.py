@@ -97,8 +97,9 @@ def collect(name: str) -> dict:
     elif name == "policy_compare":
         record["instruments"] = json.loads(tables["instruments"][POLICY_COLUMNS].to_json(orient="records"))
         record["pairs"] = json.loads(tables["pairs"][["arm_a", "arm_b", "separated"]].to_json(orient="records"))
-        record["terms"] = json.loads(tables["terms"][["instrument", "budget", "paid_out", "firms_paid", "lent",
-                                                      "repaid", "outstanding", "written_off"]].to_json(orient="records"))
+        terms = tables["terms"][["instrument", "budget", "paid_out", "firms_paid", "lent", "repaid", "outstanding",
+                                 "written_off"]]
+        record["terms"] = json.loads(terms.to_json(orient="records"))
         record["n_seeds"] = summary["n_seeds"]
     else:
         record["fit"] = json.loads(tables["validation"].to_json(orient="records"))
@@ -309,18 +310,20 @@ def policy_choices(numbers: dict) -> str:
         "[12, 72); section 11.5)", "",
         "- **Credit is mostly written off.** The firms that draw on the line are those whose cash is negative, "
         f"most of which are doomed: the line lends MXN {ct['lent']:,.0f} (to about {ct['firms_paid']:,.0f} firms "
-        f"per run), {100 * ct['repaid'] / max(ct['lent'], 1.0):.1f}% of it comes back and MXN {ct['written_off']:,.0f}, with "
+        f"per run), {100 * ct['repaid'] / max(ct['lent'], 1.0):.1f}% of it comes back and "
+        f"MXN {ct['written_off']:,.0f}, with "
         "its interest, is lost when the borrowers close. It buys firm-years "
         f"({_ci(credit['extra_firm_years'], credit['extra_firm_years_lo'], credit['extra_firm_years_hi'])}, "
         f"{_per_firm_year(credit)}) by postponing closures, partly at the expense of the borrowers' rivals "
-        f"({_ci(credit['extra_firm_years_same_market_others'], credit['extra_firm_years_same_market_others_lo'], credit['extra_firm_years_same_market_others_hi'])}), "
+        f"({_ci(*(credit[f'extra_firm_years_same_market_others{s}'] for s in ('', '_lo', '_hi')))}), "
         "and few extra firms are alive at the horizon "
         f"({_ci(credit['extra_firms_alive'], credit['extra_firms_alive_lo'], credit['extra_firms_alive_hi'])}).",
         "- **Training has a small or negative effect.** Capability raises the trust a firm's partners place in "
         "it, its attractiveness as a partner and its renegotiation success, but not whether it seeks, whether it "
         "finds a partner (nearly every seeker does) or whether it survives; partner exits, which training does "
         f"not touch, end most alliances. MXN {tt['paid_out']:,.0f} of courses (about {tt['firms_paid']:,.0f} "
-        f"trainees) buys {_ci(training['extra_firm_years'], training['extra_firm_years_lo'], training['extra_firm_years_hi'])} "
+        f"trainees) buys "
+        f"{_ci(training['extra_firm_years'], training['extra_firm_years_lo'], training['extra_firm_years_hi'])} "
         f"firm-years: {_per_firm_year(training)}.",
         "- **Matchmaking is cheap because it serves only seekers.** It spends MXN "
         f"{mt['paid_out']:,.0f} of its budget, on about {mt['firms_paid']:,.0f} seekers, for "
@@ -328,7 +331,8 @@ def policy_choices(numbers: dict) -> str:
         f"({_per_firm_year(match)}).",
         "- **The formation grant adds alliances more than survival.** Counting the grant towards the cash a firm "
         "needs before it seeks (since `c93f31d`), rather than cutting that buffer by the grant's share, cut its "
-        f"effect on formation from about +25% to about +5% (as reported by that commit). It spends MXN {grant['public_cost']:,.0f} for "
+        "effect on formation from about +25% to about +5% (as reported by that commit). It spends "
+        f"MXN {grant['public_cost']:,.0f} for "
         f"{_ci(grant['extra_firm_years'], grant['extra_firm_years_lo'], grant['extra_firm_years_hi'])} firm-years "
         f"({_per_firm_year(grant)}).",
     ])

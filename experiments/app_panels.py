@@ -40,7 +40,7 @@ def time_axis(model: AppModel, grid: int = 0) -> dict:
 
 
 def time_markers(model: AppModel) -> dict:
-    """markLine for the crisis onset and markArea for the policy window, to attach to one series per axis."""
+    """MarkLine for the crisis onset and markArea for the policy window, to attach to one series per axis."""
     out: dict = {}
     crisis = model.cfg.market.crisis
     if crisis.enabled:

@@ -36,8 +36,8 @@ Run: ``python -m experiments.run experiment=calibrate``.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 

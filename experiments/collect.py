@@ -226,7 +226,7 @@ def read_sweep(sweep_dir: Path) -> list[JobRecord]:
         else:
             records.append(missing_job(job, sweep_dir / f"job{job}", overrides))
     extra = sorted((f for f in found if f[2] not in used), key=lambda f: (f[1] is None, f[1] or 0, f[2].name))
-    for k, (key, num, folder) in enumerate(extra):
+    for k, (_, num, folder) in enumerate(extra):
         job = num if num is not None and not plan else len(plan) + k
         records.append(read_job(job, folder))
     return records

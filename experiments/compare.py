@@ -21,10 +21,11 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from omegaconf import OmegaConf
@@ -113,7 +114,7 @@ class FirmMonths:
         self.kind: list[np.ndarray] = []
 
     @classmethod
-    def observe(cls, model: AllianceModel) -> "FirmMonths":
+    def observe(cls, model: AllianceModel) -> FirmMonths:
         """A recorder of ``model``, registered as its observer before the run."""
         recorder = cls(model)
         model.observers.append(recorder.record)

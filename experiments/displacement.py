@@ -39,7 +39,7 @@ class FirmTotals:
         self.revenue = np.zeros(0)
 
     @classmethod
-    def observe(cls, model) -> "FirmTotals":
+    def observe(cls, model) -> FirmTotals:
         """A recorder of ``model``, registered as its observer before the run."""
         recorder = cls(model)
         model.observers.append(recorder.record)

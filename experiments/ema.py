@@ -19,9 +19,8 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
-
 import functools
+from typing import Any
 
 import numpy as np
 

@@ -81,7 +81,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     else:
         best = frontier["effect_lo"].idxmax()
         verdict = (f"None of the {len(frontier)} swept points reaches an effect on the allied of "
-                   f"{ex.target_uplift:.0%} with confidence (largest lower bound: {frontier.loc[best, 'effect_lo']:.1%}, "
+                   f"{ex.target_uplift:.0%} with confidence (largest lower bound: "
+                   f"{frontier.loc[best, 'effect_lo']:.1%}, "
                    f"at the point with mean effect {frontier.loc[best, 'effect_on_allied']:.1%}).")
     lines = ["# Uplift frontier", "",
              f"Grid over {', '.join(keys)}; {n_paired} paired seeds per point (of {ex.n_seeds} planned), "
@@ -95,7 +96,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
     if failed:
         lines += ["", "## Failed runs", *[f"- {f}" for f in failed]]
     atomic_write(folder.path / "report.md", lambda p: p.write_text("\n".join(lines) + "\n"))
-    summary = {"n_points": len(frontier), "n_seeds": n_paired, "n_seeds_planned": ex.n_seeds, "target_uplift": ex.target_uplift,
+    summary = {"n_points": len(frontier), "n_seeds": n_paired, "n_seeds_planned": ex.n_seeds,
+               "target_uplift": ex.target_uplift,
                "points_reaching_target": int(frontier["reaches_target"].sum()),
                "max_effect_lower_bound": float(frontier["effect_lo"].max()) if frontier["effect_lo"].notna().any()
                else None,

@@ -81,7 +81,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
         plots.estimates_with_ci(effects[effects["outcome"] == key], figs / f"effect_{key}.png",
                                 f"Raising each lever by {ex.lever_step:.0%}", f"change in {label} vs baseline")
     lines = ["# Compatibility and planning versus contracts", "",
-             f"Each lever raised by {ex.lever_step:.0%} of its default; {n_paired} paired seeds (of {ex.n_seeds} planned), "
+             f"Each lever raised by {ex.lever_step:.0%} of its default; {n_paired} paired seeds "
+             f"(of {ex.n_seeds} planned), "
              f"{cfg.firms.n_firms} firms, {cfg.months} months. Changes are paired differences from the "
              "baseline on the same seeds, with 95% t-intervals.", "",
              effects[["lever", "outcome", "baseline", "mean", "lo", "hi", "significant"]].to_markdown(index=False),

@@ -158,7 +158,8 @@ def summarise(effects: pd.DataFrame, seed: int, displaced: pd.DataFrame | None =
         c, lo, hi = cost_per_firm_year(d["public_cost"].to_numpy(float), d["extra_firm_years"].to_numpy(float), seed)
         if not row["extra_firm_years_significant"]:
             c, lo, hi = float("nan"), float("nan"), float("nan")
-        row["cost_per_extra_firm_year"], row["cost_per_extra_firm_year_lo"], row["cost_per_extra_firm_year_hi"] = c, lo, hi
+        row["cost_per_extra_firm_year"] = c
+        row["cost_per_extra_firm_year_lo"], row["cost_per_extra_firm_year_hi"] = lo, hi
         if displaced is not None and len(displaced):
             dd = displaced[displaced["instrument"] == name]
             for g in (*displacement.GROUPS, "net"):
@@ -401,7 +402,8 @@ def budget_curve_lines(curve: pd.DataFrame, figs: Path, currency: str) -> list[s
                        else names.get(c[:-3], c[:-3]) + c[-3:])
     path = plots.response_curves(wide.reset_index().rename(columns={"budget": f"budget ({currency})"}),
                                  f"budget ({currency})", list(names.values()), figs / "budget_response.png",
-                                 "extra firm-years (net) against no policy", "Response to the budget (95% bands over seeds)")
+                                 "extra firm-years (net) against no policy",
+                                 "Response to the budget (95% bands over seeds)")
     rows = ["| instrument | budget | public cost | extra firm-years, net |", "|---|---|---|---|"]
     rows += [f"| {label(r.instrument)} | {money(r.budget, currency)} | {money(r.public_cost, currency)} | "
              f"{number_ci(r.extra_firm_years, r.extra_firm_years_lo, r.extra_firm_years_hi)} |"

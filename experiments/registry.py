@@ -15,8 +15,9 @@ Adding an experiment means its module under ``experiments/`` with
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def _experiment(module: str) -> Callable[[Any, Path], dict]:

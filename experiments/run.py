@@ -49,12 +49,24 @@ from omegaconf import DictConfig, open_dict
 from experiments import launchers
 from experiments.registry import EXPERIMENTS
 from sim.config import CONFIG_DIR, check, load_config
-from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
-                    create_unique_folder, effective_status, finite, one_line, open_folders, read_manifest,
-                    resume_allowed, write_json)
 from sim.field_checks import check_raw_value
+from sim.io import (
+    LAUNCHER_ENV,
+    RESUME_ENV,
+    RunFolder,
+    RunFolderError,
+    close_open_folders,
+    config_hash,
+    create_unique_folder,
+    effective_status,
+    finite,
+    one_line,
+    open_folders,
+    read_manifest,
+    resume_allowed,
+    write_json,
+)
 from sim.params import ConfigError, register_schema
-
 
 #: Model runs per seed of each experiment kind (its arms), for the memory estimate; others count 2.
 ARMS_PER_SEED = {"single": 1, "uplift": 2, "compatibility_vs_contracts": 4}

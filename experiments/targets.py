@@ -187,6 +187,7 @@ def cumulative_incidence(duration: np.ndarray, cause: np.ndarray, horizon: int =
     Args:
         duration: months from formation to the end, or to the end of the run for running alliances.
         cause: index into ``END_CAUSES``, or -1 for a running (censored) alliance.
+        horizon: last month of follow-up.
 
     An alliance ending in month ``d`` was at risk at every month up to ``d``; one
     censored at ``c`` was observed at risk through ``c`` and not after.

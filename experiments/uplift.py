@@ -275,7 +275,8 @@ def write_report(folder: Path, cfg: Any, est: pd.DataFrame, table: pd.DataFrame,
         "(market.competition_intensity > 0) allied rivals that cut prices or innovate take customers from "
         "them, so it is negative (displacement); with market.competition_intensity=0 it is zero by "
         "construction. The net effect on the market adds every firm's revenue in both worlds (months after an "
-        "exit count as zero): what the allied gain less what the others lose. The ever-allied survival curve shares the selection bias (immortal time: "
+        "exit count as zero): what the allied gain less what the others lose. The ever-allied survival curve "
+        "shares the selection bias (immortal time: "
         "firms must live to the minimum search age to ally), so compare worlds, not groups, for causal "
         "statements. Curve bands resample whole seeds (firms of one seed share demand shocks); a mixed-age "
         "stock's curves use delayed entry.",

@@ -123,8 +123,9 @@ def check(cfg: DictConfig) -> Config:
         raise ConfigError(config_error_line(err)) from None
     for name, entry in cfg.policies.items():
         if not OmegaConf.is_dict(entry):
-            raise ConfigError(f"policies.{name}={OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else entry!r}"
-                              " is not accepted; a policy is a mapping such as {kind:training,budget:5e4}")
+            given = OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else entry
+            raise ConfigError(f"policies.{name}={given!r} is not accepted; a policy is a mapping such as "
+                              "{kind:training,budget:5e4}")
         if "kind" not in entry:
             raise ConfigError(f"policies.{name} has no kind; allowed: add kind, one of {', '.join(REGISTRY)}, "
                               f"e.g. \"+policies.{name}={{kind:training}}\"")

@@ -11,11 +11,11 @@ tie several parameters together and the registries of kinds, imports them.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sim.params import Config, ConfigError, PolicyConfig
-
 
 #: Kind of registry -> the names it holds (``param(kinds=...)``); sim.validation passes the real ones.
 Registries = Mapping[str, Iterable[str]]

@@ -34,10 +34,11 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ def results_root(cwd: Path | None = None) -> Path:
 
 def now_iso() -> str:
     """Current UTC time, ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -296,7 +297,7 @@ def effective_status(manifest: dict) -> str:
         return "interrupted"
     beat = manifest.get("heartbeat") or manifest.get("started")
     try:
-        if beat and datetime.now(timezone.utc) - datetime.fromisoformat(beat) > STALE_AFTER:
+        if beat and datetime.now(UTC) - datetime.fromisoformat(beat) > STALE_AFTER:
             return "interrupted"
     except (TypeError, ValueError):
         return "unknown"
@@ -340,15 +341,15 @@ def launcher_gone() -> bool:
 
 
 #: Run folders of this process that have started and not yet finished (innermost last).
-_OPEN: list["RunFolder"] = []
+_OPEN: list[RunFolder] = []
 
 
-def open_folders() -> list["RunFolder"]:
+def open_folders() -> list[RunFolder]:
     """Run folders of this process still running (so an interrupt or error can record their end)."""
     return list(_OPEN)
 
 
-def close_open_folders(err: BaseException, keep: list["RunFolder"] | None = None) -> None:
+def close_open_folders(err: BaseException, keep: list[RunFolder] | None = None) -> None:
     """Record ``interrupted`` (for Ctrl-C or SIGTERM) or ``failed`` with a one-line reason in every open folder
     (except those in ``keep``: folders opened before the failing call, which belong to someone else)."""
     status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"

@@ -28,10 +28,9 @@ import pandas as pd
 from sim import alliance_types, matching
 from sim.alliance_table import CAUSE, END_CAUSES, STAGE, STAGES, AllianceTable, seat_max, seat_sum
 from sim.alliance_types import ALLIANCE_TYPES
-from sim.population import FirmTable
-
 from sim.evaluation import Evaluation
 from sim.implementation import Implementation
+from sim.population import FirmTable
 from sim.structuring import Structuring
 
 LEDGER_ITEMS = ("search_cost", "formation_cost", "control_cost", "coordination_cost")
@@ -68,6 +67,7 @@ class AllianceProcess(Structuring, Implementation, Evaluation):
 
     @property
     def firms(self) -> FirmTable:
+        """The model's firm table."""
         return self.model.firms
 
     def _charge(self, rows: np.ndarray, amounts: np.ndarray, item: str) -> None:

@@ -2,9 +2,9 @@
 
 Stage 1, rethink business: an unallied firm that can afford it (cash of at
 least ``min(min_cash_months, cash_target_months)`` of fixed cost, counting a formation
-grant it would receive) starts seeking with monthly probability ``p_seek_max * cooperativeness * need``, where need mixes its largest
-resource gap (000's four dimensions) and performance pressure (revenue short
-of what it expects to sell).
+grant it would receive) starts seeking with monthly probability
+``p_seek_max * cooperativeness * need``, where need mixes its largest resource gap
+(000's four dimensions) and performance pressure (revenue short of what it expects to sell).
 Planned firms weigh gaps, opportunistic ones pressure (Veilleux et al. 2012, 003).
 The wanted type follows the largest gap: finance -> cluster (shared purchasing),
 market access -> bridge, technology or know-how -> innovation (001's three models).
@@ -21,8 +21,8 @@ O(seekers x candidates): no all-pairs scoring.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

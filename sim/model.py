@@ -124,7 +124,7 @@ class AllianceModel(mesa.Model):
         self._record_panel()
 
     @classmethod
-    def from_config(cls, cfg: Any) -> "AllianceModel":
+    def from_config(cls, cfg: Any) -> AllianceModel:
         """Build a model from a composed config (``sim.load_config``) or a ``Config`` object."""
         return cls(cfg)
 

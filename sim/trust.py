@@ -51,9 +51,9 @@ def choose_control(mean_goodwill: np.ndarray, formality: np.ndarray, sc, risk: n
     """Behaviour, output and social control chosen at formation.
 
     Total control ``c = intensity * (base + substitution * (1 - goodwill) * risk)`` (trust and
-    control substitute; ``risk`` from ``relational_risk``, 1 for an average partner). Each formal mechanism (behaviour and output control) is set
-    to the formal part ``c * formality``, informal social control to ``c * (1 - formality)``:
-    a formal contract adds both monitoring of conduct and of results, so formality
+    control substitute; ``risk`` from ``relational_risk``, 1 for an average partner). Each formal mechanism
+    (behaviour and output control) is set to the formal part ``c * formality``, informal social control to
+    ``c * (1 - formality)``: a formal contract adds both monitoring of conduct and of results, so formality
     raises total control (an assumption, documented in docs/ODD.md).
     """
     total = np.clip(sc.control_intensity * (sc.control_base + sc.control_trust_substitution

@@ -17,8 +17,8 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from experiments.registry import EXPERIMENTS
-from sim.field_checks import allowed_choices, check_fields
 from sim.alliance_types import ALLIANCE_TYPES
+from sim.field_checks import allowed_choices, check_fields
 from sim.params import SAFE_NAME, Config, ConfigError
 from sim.policies import REGISTRY
 
@@ -183,8 +183,9 @@ def _check_grid(cfg: Any) -> None:
         node = cfg
         for part in parents:
             node = getattr(node, part, None)
+        value = getattr(node, leaf, None) if node is not None else None
         if node is None or not hasattr(type(node), "__dataclass_fields__") or not hasattr(node, leaf) \
-                or isinstance(getattr(node, leaf), (list, dict)) or hasattr(getattr(node, leaf), "__dataclass_fields__"):
+                or isinstance(value, (list, dict)) or hasattr(value, "__dataclass_fields__"):
             raise ConfigError(f"experiment.grid: {path!r} is not a model parameter that takes one value")
         for value in values:
             trial = copy.deepcopy(cfg)

@@ -74,7 +74,8 @@ def test_stronger_control_detects_more_and_costs_more():
     """control_intensity 0.3 vs 2.0, seeds 0-3: with strong control fewer opportunistic acts go
     undetected per alliance-month and as a share of acts, and the ledger's control cost per
     alliance-month is higher."""
-    weak, strong = _runs("alliances.structure.control_intensity=0.3"), _runs("alliances.structure.control_intensity=2.0")
+    weak = _runs("alliances.structure.control_intensity=0.3")
+    strong = _runs("alliances.structure.control_intensity=2.0")
 
     def totals(runs):
         und = sum(m.summary()["opportunism_undetected"] for m in runs)
@@ -90,7 +91,8 @@ def test_stronger_control_detects_more_and_costs_more():
         f"expected fewer undetected acts per alliance-month with control 2.0: {und_s / am_s:.4f} vs "
         f"{und_w / am_w:.4f} (0.3)")
     share_s, share_w = und_s / (und_s + det_s), und_w / (und_w + det_w)
-    assert share_s < share_w, f"expected a lower undetected share of acts with control 2.0: {share_s:.3f} vs {share_w:.3f}"
+    assert share_s < share_w, (
+        f"expected a lower undetected share of acts with control 2.0: {share_s:.3f} vs {share_w:.3f}")
     assert cc_s / am_s > cc_w / am_w, (
         f"expected higher control cost per alliance-month with control 2.0: {cc_s / am_s:.1f} vs {cc_w / am_w:.1f}")
 
@@ -291,7 +293,7 @@ def test_goodwill_below_exit_threshold_without_detected_acts_ends_by_lost_trust(
     """With no opportunism, goodwill starting at 0 and an exit threshold of 0.6, goodwill is still below the
     threshold at the first evaluation (12 good months build it to about 0.45): alliances end by lost_trust,
     never by detected opportunism. (With default parameters lost_trust cannot occur: goodwill falls only on a
-    detected act, and that act itself triggers the evaluation, whose end is labelled detected_opportunism.)"""
+    detected act, and that act itself triggers the evaluation, whose end is labelled detected_opportunism)."""
     lost, other_trust_ends = 0, 0
     for m in _runs("alliances.behaviour.opportunism_scale=0", "alliances.trust.goodwill_initial=0",
                    "alliances.trust.goodwill_weight_capability=0", "alliances.trust.goodwill_weight_prior_tie=0",
@@ -301,4 +303,5 @@ def test_goodwill_below_exit_threshold_without_detected_acts_ends_by_lost_trust(
         lost += s["alliance_ends_by_cause"]["lost_trust"]
         other_trust_ends += s["alliance_ends_by_cause"]["detected_opportunism"]
     assert lost > 50, f"expected >50 ends by lost_trust over seeds 0-1, got {lost}"
-    assert other_trust_ends == 0, f"expected no ends by detected opportunism without opportunism, got {other_trust_ends}"
+    assert other_trust_ends == 0, (
+        f"expected no ends by detected opportunism without opportunism, got {other_trust_ends}")

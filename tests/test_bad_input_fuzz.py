@@ -107,7 +107,8 @@ def assert_one_line_naming(path: str, override: str, outcome: Exception | None) 
         ACCEPTED.add(override)
         return
     TALLY["refused"] += 1
-    assert isinstance(outcome, ConfigError), f"{override}: expected a ConfigError, got {type(outcome).__name__}: {outcome}"
+    assert isinstance(outcome, ConfigError), (
+        f"{override}: expected a ConfigError, got {type(outcome).__name__}: {outcome}")
     msg = str(outcome)
     assert "\n" not in msg and msg.strip(), f"{override}: expected one non-empty line, got {msg!r}"
     assert path.rsplit(".", 1)[-1] in msg, f"{override}: expected the message to name {path}, got: {msg}"

@@ -12,7 +12,8 @@ def test_params_prints_default_unit_range_and_meaning(capsys):
     assert cli.main(["params", "firms.p_closure"]) == 0
     out = capsys.readouterr().out.splitlines()
     meta = FirmsConfig.__dataclass_fields__["p_closure"].metadata
-    assert out[0] == f"firms.p_closure = {param_docs.number(FirmsConfig().p_closure)} probability/month  (allowed: [0, 1])", out
+    expected = f"firms.p_closure = {param_docs.number(FirmsConfig().p_closure)} probability/month  (allowed: [0, 1])"
+    assert out[0] == expected, out
     assert out[1].strip() == meta["doc"]
 
 

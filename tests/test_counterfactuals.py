@@ -77,7 +77,9 @@ def test_allied_rivals_displace_never_allied_firms_when_markets_are_shared():
         on = run_arm(("alliances", with_overrides(cfg, **{"alliances.enabled": True})))
         off = run_arm(("no_alliances", with_overrides(cfg, **{"alliances.enabled": False})))
         e = counterfactuals.seed_effects(on.firm_months, off.firm_months)
-        spill.append(e["spillover_never_allied"]), net.append(e["net_effect_market"]), allied.append(e["effect_on_allied"])
+        spill.append(e["spillover_never_allied"])
+        net.append(e["net_effect_market"])
+        allied.append(e["effect_on_allied"])
     assert np.mean(spill) < 0.0, f"expected displacement of never-allied firms, got spillovers {spill}"
     assert np.mean(net) < np.mean(allied), f"expected net effect {net} below the effect on the allied {allied}"
 
@@ -107,7 +109,7 @@ def test_alliance_counts_change_smoothly_with_the_cash_rules(param, values):
                           ["alliances_formed"] for s in (0, 1, 2)))
     ref = counts[values.index(2.0)]
     assert ref > 100
-    for v, c in zip(values, counts):
+    for c in counts:
         assert abs(c - ref) < 0.25 * ref, f"expected a smooth response to {param}: {dict(zip(values, counts))}"
 
 

@@ -46,7 +46,7 @@ def test_beliefs_converge_to_true_efficiency_and_are_calibrated():
     rows = np.arange(k)
     err0 = np.abs(t.belief[:k] - theta).mean()
     u = np.zeros(k)
-    for month in range(120):
+    for _ in range(120):
         prev = u.copy()
         u = phi * u + np.sqrt(1 - phi * phi) * 0.3 * rng.standard_normal(k)
         t.shock[:k] = u
@@ -268,8 +268,10 @@ def test_hazard_falls_with_size_at_a_given_age(cohorts_without_entrants):
     """
     small_exits = small_n = large_exits = large_n = 0
     for _, w, died in cohorts_without_entrants:
-        small_exits += died[w == 0].sum(); small_n += (w == 0).sum()
-        large_exits += died[w >= 3].sum(); large_n += (w >= 3).sum()
+        small_exits += died[w == 0].sum()
+        small_n += (w == 0).sum()
+        large_exits += died[w >= 3].sum()
+        large_n += (w >= 3).sum()
     assert small_n > 50 and large_n > 50, f"expected enough firms in each size class ({small_n}, {large_n})"
     p_small, p_large = small_exits / small_n, large_exits / large_n
     se = np.sqrt(p_small * (1 - p_small) / small_n + p_large * (1 - p_large) / large_n)

@@ -62,7 +62,7 @@ def clean_env() -> dict:
 
 @pytest.mark.install
 def test_installed_command_runs_from_an_empty_folder(installed, tmp_path):
-    """alianzas run experiment=single from an empty folder writes ./results/runs/<run>/ there, from the
+    """Alianzas run experiment=single from an empty folder writes ./results/runs/<run>/ there, from the
     installed package and its packaged configs."""
     where = subprocess.run([installed / "python", "-c", "import sim, sim.config; print(sim.__file__); "
                             "print(sim.config.CONFIG_DIR)"], cwd=tmp_path, env=clean_env(),

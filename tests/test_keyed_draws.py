@@ -124,11 +124,12 @@ def test_policy_arms_share_every_draw_of_firms_alive_in_both(monkeypatch, policy
     common = drawn_base.keys() & drawn_arm.keys()
     assert all(drawn_base[k] == drawn_arm[k] for k in common), "expected one key to give one number in both arms"
     # Every firm alive in a month in both arms drew its shock and closure lottery in both.
-    alive_b = {(int(f), m) for f, b, d in zip(base.firms.firm_id[: base.firms.n], base.firms.birth_month, base.firms.death_month)
-               for m in range(max(b, 0) + 1, (d if d >= 0 else 41))}
-    n = arm.firms.n
-    alive_a = {(int(f), m) for f, b, d in zip(arm.firms.firm_id[:n], arm.firms.birth_month[:n], arm.firms.death_month[:n])
-               for m in range(max(b, 0) + 1, (d if d >= 0 else 41))}
+    def firm_months(firms) -> set[tuple[int, int]]:
+        n = firms.n
+        return {(int(f), m) for f, b, d in zip(firms.firm_id[:n], firms.birth_month[:n], firms.death_month[:n])
+                for m in range(max(b, 0) + 1, (d if d >= 0 else 41))}
+
+    alive_b, alive_a = firm_months(base.firms), firm_months(arm.firms)
     both = alive_b & alive_a
     assert len(both) > 5000
     shock_keys = {("firm_shocks", m, "", 0, f) for f, m in both}

@@ -190,7 +190,7 @@ class ClusterCostProbe:
         model.policies.run = run
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def world(instrument: str | None, seed: int, extra: tuple[str, ...] = (), n: int = N, months: int = MONTHS,
           start: int = START, stop: int = STOP):
     """(model, spy of the first policy or None, cluster cost probe) after a full run; cached."""
@@ -481,7 +481,8 @@ def test_a_solvent_borrower_repays_within_term_months():
     reps = -led.loc[(led["form"] == "repayment") & (led["firm_id"] == m.firms.firm_id[row]), "amount"]
     assert len(reps) == term, f"expected {term} instalments, got {len(reps)}"
     assert reps.max() < 0.2 * 1000, f"expected instalments spread over the term, largest {reps.max():.2f}"
-    assert 1000 <= reps.sum() <= 1000 * (1 + i) ** term, f"expected loan plus at most compound interest, got {reps.sum():.2f}"
+    assert 1000 <= reps.sum() <= 1000 * (1 + i) ** term, (
+        f"expected loan plus at most compound interest, got {reps.sum():.2f}")
     assert pol.debt[row] == pytest.approx(0.0, abs=1e-6), (
         f"expected the loan repaid after {term} months, {pol.debt[row]:.2f} still owed")
 
@@ -603,8 +604,9 @@ def test_every_in_kind_training_payment_delivers_a_course():
     for rec in (h for h in spy.hooks if h["hook"] == "start_of_month"):
         raised |= set(m.firms.firm_id[np.flatnonzero(rec["cap_after"] > rec["cap_before"])].tolist())
     undelivered = led[~led["firm_id"].isin(raised)]
-    assert undelivered.empty, (f"expected every booked course delivered; booked but untrained: "
-                               f"{undelivered[['firm_id', 'amount']].to_dict('records')} (cost {pol.p.cost_per_trainee})")
+    assert undelivered.empty, ("expected every booked course delivered; booked but untrained: "
+                               f"{undelivered[['firm_id', 'amount']].to_dict('records')} "
+                               f"(cost {pol.p.cost_per_trainee})")
 
 
 # --------------------------------------------------------------------- eligibility
@@ -729,7 +731,8 @@ def test_world_is_identical_before_the_window_opens(instrument):
     cols = ["agreed_month", "type", "goodwill_initial", "formality"]
     ab, ap = b.alliance_table(), p.alliance_table()
     ab, ap = ab[ab["agreed_month"] < 30], ap[ap["agreed_month"] < 30]
-    founders = [list(ids[:2]) for ids in ab["members"]], [list(ids[:2]) for ids in ap["members"]]  # replacements join later
+    # replacements join later
+    founders = [list(ids[:2]) for ids in ab["members"]], [list(ids[:2]) for ids in ap["members"]]
     assert len(ab) == len(ap) and ab[cols].equals(ap[cols]) and founders[0] == founders[1], (
         f"expected the same alliances formed before month 30 with {instrument}")
     assert (p.ledger.table()["month"] >= 30).all(), "expected no payment before the window"
@@ -769,7 +772,8 @@ def test_a_named_instrument_added_on_the_command_line_uses_its_name():
     m = AllianceModel.from_config(cfg)
     m.run_for(30)
     led = m.ledger.table()
-    assert len(led) > 0 and set(led["instrument"]) == {"x"}, f"expected rows of instrument x, got {set(led['instrument'])}"
+    assert len(led) > 0 and set(led["instrument"]) == {"x"}, (
+        f"expected rows of instrument x, got {set(led['instrument'])}")
     assert led["amount"].sum() <= 50000 + 1e-9 and led["month"].between(6, 19).all()
     pol = m.policies.items[0]
     assert pol.name == "x" and pol.kind == "training" and pol.draws is m.streams["policy:x"], (
@@ -870,7 +874,8 @@ def test_capability_eligibility_admits_only_firms_in_the_band():
     """eligibility.max_capability=0.25: every eligible living firm has capability at most 0.25, and living firms
     above it are excluded (N=300, 13 months)."""
     cfg = load_config("firms.n_firms=300", "months=13", "policy=training",
-                      "policies.training.eligibility.min_age_months=0", "policies.training.eligibility.max_capability=0.25")
+                      "policies.training.eligibility.min_age_months=0",
+                      "policies.training.eligibility.max_capability=0.25")
     m = AllianceModel.from_config(cfg)
     m.run_for(13)
     rows = m.living_rows

@@ -249,11 +249,13 @@ def test_a_packages_ledger_is_the_union_of_its_instruments_payments(package_run)
         f"expected the package and both parts as arms, got {sorted(summary['instruments'])}")
     ledger = pd.read_parquet(folder / "ledger.parquet")
     pack = ledger[ledger["arm"] == "training+credit"]
-    assert set(pack["instrument"]) == {"training", "credit"}, f"expected payments of both, got {set(pack['instrument'])}"
+    assert set(pack["instrument"]) == {"training", "credit"}, (
+        f"expected payments of both, got {set(pack['instrument'])}")
     terms = pd.read_parquet(folder / "terms.parquet")
     for r in terms[terms["arm"] == "training+credit"].itertuples():
         gross = pack[(pack["instrument"] == r.instrument) & (pack["form"] != "repayment")]["amount"].sum()
-        assert gross / summary["n_seeds"] == pytest.approx(r.paid_out), f"expected {r.instrument}'s rows to be its outlay"
+        assert gross / summary["n_seeds"] == pytest.approx(r.paid_out), (
+            f"expected {r.instrument}'s rows to be its outlay")
         assert r.paid_out <= r.budget * (1 + 1e-12), f"expected {r.instrument} within its own budget"
     reps = pd.read_parquet(folder / "replications.parquet")
     assert np.allclose(reps.loc[reps["instrument"] == "training+credit", "public_cost"].sum(), pack["amount"].sum())
@@ -276,7 +278,7 @@ def test_adaptive_seeds_stop_when_pairs_are_resolved_or_at_the_maximum(package_r
     assert (table["n_seeds"] == n).all(), f"expected every arm on all {n} seeds"
     text = (folder / "policy_brief.md").read_text()
     assert f"{n} paired seeds" in text and "adaptive" in text, "expected the brief to say how many seeds ran"
-    for a, b in summary["unresolved_pairs"]:
+    for a, _ in summary["unresolved_pairs"]:
         assert f"{LABELS[a.split('+')[0]]}" in text[text.index("Unresolved pairs"):], "expected unresolved pairs named"
 
 
@@ -346,7 +348,8 @@ def test_crisis_mortality_matches_inegi_2019_2020():
         assert v is not None and math.isfinite(v), f"seed {seed}: expected crisis_mortality_17m, got {v}"
         vals.append(v)
     mean = float(np.mean(vals))
-    assert abs(mean - 0.21) <= 0.03, f"expected mean crisis mortality 0.21 +- 0.03, got {mean:.3f} ({np.round(vals, 3)})"
+    assert abs(mean - 0.21) <= 0.03, (
+        f"expected mean crisis mortality 0.21 +- 0.03, got {mean:.3f} ({np.round(vals, 3)})")
 
 
 ENTRY_SEEDS = (0, 1, 2, 3)

@@ -13,7 +13,7 @@ import stat
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -21,8 +21,15 @@ import pytest
 from experiments import collect, run
 from experiments.compare import ArmResult
 from sim import check, load_config
-from sim.io import (ReplicationStore, RunFolder, RunFolderError, atomic_write, create_unique_folder,
-                    effective_status, write_json)
+from sim.io import (
+    ReplicationStore,
+    RunFolder,
+    RunFolderError,
+    atomic_write,
+    create_unique_folder,
+    effective_status,
+    write_json,
+)
 
 TINY = ("firms.n_firms=30", "months=3")
 
@@ -110,7 +117,7 @@ def test_manifest_and_summary_are_fsynced_and_a_failed_write_leaves_nothing(tmp_
 def test_a_running_manifest_whose_process_is_gone_reads_as_interrupted():
     """A dead pid on this host, or a heartbeat that stopped, makes 'running' read as 'interrupted'."""
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     alive = {"status": "running", "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": now.isoformat()}
     assert effective_status(alive) == "running", "expected a live run to read as running"
     dead = alive | {"pid": int(done.stdout)}

@@ -177,9 +177,9 @@ def sweep_with_a_bad_job(tmp_path_factory):
     base = tmp_path_factory.mktemp("bad")
     sweep_dir = base / "sweep"
     env = fault_env(base / "faults", FULL_DISK_AT_LOSS_RATE_08)
-    done = run_cli(["-m", "sweep=trust_rates", *SHRINK, f"hydra.sweep.dir={sweep_dir}", "alliances.trust.build_rate=0.05",
-                    "hydra.launcher.n_jobs=1", "alliances.trust.loss_rate=0.4,0.8"], cwd=PROJECT_ROOT, timeout=150,
-                   env=env)
+    done = run_cli(["-m", "sweep=trust_rates", *SHRINK, f"hydra.sweep.dir={sweep_dir}",
+                    "alliances.trust.build_rate=0.05", "hydra.launcher.n_jobs=1", "alliances.trust.loss_rate=0.4,0.8"],
+                   cwd=PROJECT_ROOT, timeout=150, env=env)
     return sweep_dir, done
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import learning
-
 from sim.params import param
 from sim.policies.base import Policy
 
