@@ -16,8 +16,8 @@ import json
 
 import numpy as np
 
-from experiments.compare import paired_jobs, run_jobs
-from experiments.policy_compare import instrument_arms
+from experiments.kinds.policy_compare import instrument_arms
+from experiments.replication.compare import paired_jobs, run_jobs
 from sim.config import check, load_config
 
 OUTCOMES = ("firm_years", "total_revenue", "firms_alive_end", "alliances_formed", "mean_monthly_revenue")

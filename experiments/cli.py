@@ -3,7 +3,7 @@
 Each subcommand hands over to the module that does the work, so the command
 and ``python -m experiments.run`` behave the same: ``alianzas run`` is the
 Hydra entry point (``experiments.run``), ``alianzas collect`` is
-``experiments.collect``, ``alianzas app`` serves ``experiments/app.py`` with
+``experiments.collect``, ``alianzas app`` serves ``experiments/app/page.py`` with
 solara. ``alianzas params`` prints the schema of ``sim/params.py``.
 """
 
@@ -38,7 +38,6 @@ def fail(message: str) -> int:
 def run(args: list[str]) -> int:
     """``alianzas run``: the Hydra entry point with ``args`` as its command line."""
     from experiments import run as entry
-
     sys.argv = ["alianzas run", *args]
     return entry.main(args)
 
@@ -46,7 +45,6 @@ def run(args: list[str]) -> int:
 def collect(args: list[str]) -> int:
     """``alianzas collect``: sweep folders into one table."""
     from experiments import collect as collector
-
     return collector.main(args)
 
 
@@ -54,7 +52,7 @@ def app(args: list[str]) -> int:
     """``alianzas app``: serve the browser view with solara (replaces this process)."""
     if importlib.util.find_spec("solara") is None:
         return fail("app needs the browser view's packages; install them with: pip install 'alianzas[app]'")
-    script = importlib.util.find_spec("experiments.app").origin
+    script = importlib.util.find_spec("experiments.app.page").origin
     os.execv(sys.executable, [sys.executable, "-m", "solara", "run", script, *args])
     return 0  # not reached: execv does not return
 

@@ -24,7 +24,7 @@ row per job the sweep planned:
   (``failed_runs``) as their length, ``n_<name>``.
 
 A sweep that lost some jobs still gives a table of the others; the lost ones are
-listed on the terminal. ``--heatmap`` draws ``experiments.plots.heatmap`` from
+listed on the terminal. ``--heatmap`` draws ``experiments.analysis.plots.heatmap`` from
 the table (never from a live model), next to the table.
 """
 
@@ -47,7 +47,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from experiments import plots
+from experiments.analysis import plots
 from sim.io import effective_status, read_record, write_table
 
 #: Statuses of a job whose outcomes can be used.

@@ -46,8 +46,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from experiments import launchers
-from experiments.registry import EXPERIMENTS
+from experiments.kinds import EXPERIMENTS
+from experiments.runtime import launchers
 from sim.config import CONFIG_DIR, check, load_config
 from sim.field_checks import check_raw_value
 from sim.io import (
@@ -328,7 +328,7 @@ def jobs_of(cfg: Any) -> int:
 
 def peak_bytes(cfg: Any) -> float:
     """Estimated peak bytes of an experiment: its workers' model runs plus the results it holds."""
-    from experiments.compare import available_cores
+    from experiments.replication.compare import available_cores
 
     one = run_bytes(cfg)
     jobs = jobs_of(cfg)
@@ -341,7 +341,7 @@ def peak_bytes(cfg: Any) -> float:
 
 def check_memory(configs: list[Any], multirun: bool, node: Any) -> None:
     """Refuse a run whose estimated peak memory exceeds what is available; cap workers with a warning."""
-    from experiments.compare import available_cores
+    from experiments.replication.compare import available_cores
 
     for cfg in configs[:1] if not multirun else configs:
         requested = cfg.experiment.workers

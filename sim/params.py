@@ -33,7 +33,7 @@ def param(default: Any, lo: float | None = None, hi: float | None = None, unit: 
     A list field names the type of its items (``item_type``: str, int or float) and may bound them.
     ``kinds`` names the registry whose kind names the field (or each item of a list) must be,
     besides any ``choices``: ``"instrument"`` (``sim.policies.REGISTRY``) or ``"experiment"``
-    (``experiments.registry.EXPERIMENTS``); ``sim.validation`` holds the registries.
+    (``experiments.kinds.EXPERIMENTS``); ``sim.validation`` holds the registries.
     """
     meta = {"lo": lo, "hi": hi, "unit": unit, "doc": doc, "choices": choices,
             "item_lo": item_lo, "item_hi": item_hi, "item_type": item_type, "kinds": kinds}

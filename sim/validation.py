@@ -16,7 +16,7 @@ from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from experiments.registry import EXPERIMENTS
+from experiments.kinds import EXPERIMENTS
 from sim.alliance_types import ALLIANCE_TYPES
 from sim.field_checks import allowed_choices, check_fields
 from sim.params import SAFE_NAME, Config, ConfigError

@@ -14,7 +14,7 @@ import functools
 import numpy as np
 import pytest
 
-from experiments.targets import relational_failure
+from experiments.analysis.targets import relational_failure
 from sim import trust
 from sim.config import load_config
 from tests.conftest import run_model, small_config

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import sim.config
-from experiments import single
-from experiments.targets import relational_failure
+from experiments.analysis.targets import relational_failure
+from experiments.kinds import single
 from sim import AllianceModel, load_config
 from sim.alliance_table import END_CAUSES
 from tests.conftest import run_model, small_config
@@ -154,7 +154,7 @@ def test_survival_band_holds_with_alliances_on(default_summaries, key, band):
 
 
 def test_run_folder_alliance_table_has_required_columns(tmp_path):
-    """experiments.single writes alliances.parquet with id, members, type, governance, control levels,
+    """experiments.kinds.single writes alliances.parquet with id, members, type, governance, control levels,
     start/end month, end cause, initial/final goodwill and competence trust, detected/undetected acts."""
     cfg = sim.config.check(load_config("firms.n_firms=500", "months=60", "seed=2",
                                        "alliances.search.min_age_months=6"))

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import solara
 
-from experiments import app, app_panels
-from experiments.app_model import LEVERS, POLICIES, AppModel, default_settings, world_overrides
+from experiments.app import page as app
+from experiments.app import panels as app_panels
+from experiments.app.model import LEVERS, POLICIES, AppModel, default_settings, world_overrides
 from sim import AllianceModel, ConfigError, load_config
 
 

@@ -50,13 +50,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_url():
-    """``solara run experiments/app.py`` on a free port of 127.0.0.1; the whole process group is ended after."""
+    """``solara run experiments/app/page.py`` on a free port of 127.0.0.1; the whole process group is ended after."""
     port = _free_port()
     solara = Path(sys.executable).with_name("solara")
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     SHOTS.mkdir(parents=True, exist_ok=True)
     log = open(SHOTS / "server.log", "w")
-    server = subprocess.Popen([str(solara), "run", "experiments/app.py", "--host", "127.0.0.1", "--port",
+    server = subprocess.Popen([str(solara), "run", "experiments/app/page.py", "--host", "127.0.0.1", "--port",
                                str(port), "--production", "--no-open"], cwd=PROJECT_ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"

@@ -10,8 +10,9 @@ import optuna
 import pandas as pd
 import pytest
 
-from experiments import calibrate, exploratory
-from experiments.targets import load_targets, loss
+from experiments.analysis.targets import load_targets, loss
+from experiments.kinds import calibrate
+from experiments.replication import exploratory
 from sim import load_config
 from sim.config import check
 from sim.params import ConfigError, FirmsConfig

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from experiments import collect, launchers
-from experiments.compare import paired_jobs, run_jobs
-from experiments.uplift import ARMS
+from experiments import collect
+from experiments.kinds.uplift import ARMS
+from experiments.replication.compare import paired_jobs, run_jobs
+from experiments.runtime import launchers
 from sim import load_config
 from tests.conftest import PROJECT_ROOT, run_cli
 

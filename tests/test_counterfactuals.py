@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import counterfactuals, survival
-from experiments.compare import run_arm, with_overrides
+from experiments.analysis import survival
+from experiments.replication import counterfactuals
+from experiments.replication.compare import run_arm, with_overrides
 from sim import AllianceModel, load_config
 from sim.config import check
 from tests.conftest import run_model, small_config

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.registry import EXPERIMENTS
+from experiments.kinds import EXPERIMENTS
 from sim.policies import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -236,7 +236,7 @@ def test_uplift_is_identical_with_one_or_two_workers(tmp_path):
 
 def test_single_seed_uplift_writes_strict_json_and_says_why_there_is_no_interval(tmp_path):
     """With one seed there is no CI: summary.json holds null (strict JSON, no NaN) and the report says why."""
-    from experiments.uplift import run as run_uplift
+    from experiments.kinds.uplift import run as run_uplift
     from sim import check, load_config
 
     cfg = check(load_config("experiment=uplift", "experiment.n_seeds=1", "firms.n_firms=120", "months=24",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments import survival
+from experiments.analysis import survival
 from sim import demography, learning, metrics
 from sim.local_markets import LocalMarkets
 from sim.model import AllianceModel
@@ -246,7 +246,7 @@ def test_survival_points_stay_on_inegi(cohort_runs):
 
 def test_life_expectancy_and_no_immortal_tail(life_runs):
     """Mean over 10 seeds: life expectancy at birth in [6, 8] years; at most 1% of a cohort alive at 50 years."""
-    from experiments.targets import alive_at_end, life_expectancy_years
+    from experiments.analysis.targets import alive_at_end, life_expectancy_years
     le = np.mean([life_expectancy_years(m) for m in life_runs])
     alive = np.mean([alive_at_end(m) for m in life_runs])
     assert 6.0 <= le <= 8.0, f"expected life expectancy in [6, 8] years, got {le:.2f}"
@@ -255,7 +255,7 @@ def test_life_expectancy_and_no_immortal_tail(life_runs):
 
 def test_hazard_falls_with_age(cohort_runs):
     """The first-year exit hazard is well above the fifth year's (ratio > 1.5 on every seed)."""
-    from experiments.targets import hazard_ratio_year1_to_year5
+    from experiments.analysis.targets import hazard_ratio_year1_to_year5
     ratios = [hazard_ratio_year1_to_year5(m) for m in cohort_runs]
     assert min(ratios) > 1.5, f"expected hazard ratio year 1 / year 5 > 1.5 on every seed, got {ratios}"
 
@@ -283,7 +283,7 @@ def test_hazard_falls_with_size_at_a_given_age(cohorts_without_entrants):
 
 def test_survival_differs_by_sector_as_inegi_orders_it(life_runs):
     """Mean over 10 seeds: life expectancy manufacturing > services > commerce (INEGI: 9.5, 8.0, 6.6 years)."""
-    from experiments.targets import sector_life_expectancy
+    from experiments.analysis.targets import sector_life_expectancy
     le = {s: np.mean([sector_life_expectancy(s)(m, None) for m in life_runs])
           for s in ("manufacturing", "services", "commerce")}
     assert le["manufacturing"] > le["services"] > le["commerce"], f"expected INEGI's order, got {le}"

@@ -82,5 +82,5 @@ def test_shrunken_sources_give_every_field_the_blocks_read(gen, monkeypatch):
     json.dumps(numbers, allow_nan=False)  # what --run writes must be strict JSON
     for name, render in gen.BLOCKS.items():
         assert render(numbers).strip(), f"expected block {name} to render from a fresh run"
-    from experiments.targets import load_targets
+    from experiments.analysis.targets import load_targets
     assert numbers["uplift"]["seeds"] == [0, 1] and len(numbers["validate"]["fit"]) == len(load_targets())

@@ -13,8 +13,9 @@ import pytest
 
 import sim.config
 import sim.params
-from experiments import policy_compare, policy_ranking
-from experiments.policy_terms import LABELS
+from experiments.analysis import policy_ranking
+from experiments.analysis.policy_terms import LABELS
+from experiments.kinds import policy_compare
 from sim import AllianceModel, load_config
 from sim.policies import REGISTRY
 

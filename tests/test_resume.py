@@ -160,7 +160,7 @@ def test_an_interrupt_in_process_records_interrupted(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("experiments.uplift.paired_table", interrupted)
+        mp.setattr("experiments.kinds.uplift.paired_table", interrupted)
         with pytest.raises(KeyboardInterrupt):
             run_experiment(cfg, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -216,7 +216,7 @@ def test_a_sweep_resumes_only_its_failed_job_keyed_by_overrides(tmp_path):
     Hydra numbers jobs from 0 again), and collect then tables every job completed."""
     fault = """
 import os
-import experiments.compare as compare
+import experiments.replication.compare as compare
 _run_jobs = compare.run_jobs
 def run_jobs(jobs, *args, **kwargs):
     if os.environ.get("ALIANZAS_FAULT") and jobs and jobs[0][1].seed == 1:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from experiments import collect, run
-from experiments.compare import ArmResult
+from experiments.replication.compare import ArmResult
 from sim import check, load_config
 from sim.io import (
     ReplicationStore,

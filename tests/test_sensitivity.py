@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import sensitivity
-from experiments.compare import paired_jobs, run_jobs, with_overrides
-from experiments.uplift import ARMS, paired_table
+from experiments.kinds import sensitivity
+from experiments.kinds.uplift import ARMS, paired_table
+from experiments.replication.compare import paired_jobs, run_jobs, with_overrides
 from sim import load_config
 from sim.config import check
 from sim.io import RESUME_ENV

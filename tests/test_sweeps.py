@@ -185,7 +185,7 @@ def sweep_with_a_bad_job(tmp_path_factory):
 
 #: A sitecustomize that makes the replications of any run with alliances.trust.loss_rate=0.8 hit a full disk.
 FULL_DISK_AT_LOSS_RATE_08 = """
-import experiments.compare as compare
+import experiments.replication.compare as compare
 _run_jobs = compare.run_jobs
 def run_jobs(jobs, *args, **kwargs):
     if jobs and jobs[0][1].alliances.trust.loss_rate == 0.8:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.targets import relational_failure
+from experiments.analysis.targets import relational_failure
 from sim import trust
 from tests.conftest import run_model, small_config
 

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import validate
-from experiments.targets import (
+from experiments.analysis.targets import (
     ROLES,
     STATISTICS,
     TARGET_DIR,
@@ -21,6 +20,7 @@ from experiments.targets import (
     load_targets,
     loss,
 )
+from experiments.kinds import validate
 from sim import load_config
 from sim.alliance_table import CAUSE
 from sim.config import check

@@ -1,7 +1,7 @@
 """What each panel of the browser view draws, as ECharts options built from a live ``AppModel``.
 
 Each function returns an ECharts option (plain JSON-able dicts and lists);
-``experiments.app`` sends it as JSON to its chart widget, which redraws the
+``experiments.app.page`` sends it as JSON to its chart widget, which redraws the
 chart in place in the browser, so a month of PLAY sends some tens of
 kilobytes of numbers, not rendered images. Keeping the options here, free of
 widgets, lets the tests check what each panel shows.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.app_model import AppModel
+from experiments.app.model import AppModel
 from sim.alliance_table import END_CAUSES
 from sim.alliance_types import ALLIANCE_TYPES
 

@@ -5,17 +5,17 @@ draws only from its own stream), so per-seed differences from the baseline are t
 effect. An arm is one instrument or a package of several (``experiment.arms``); a
 package's parts also run alone, so its interaction (package minus the sum of its parts) is
 measured. Instruments get an equal cap (``experiment.budget_mode=equal_cap``) or are made
-to spend alike (``equal_spend``, ``experiments.policy_spend``). Windows count from the
+to spend alike (``equal_spend``, ``experiments.replication.policy_spend``). Windows count from the
 start of the run or from a crisis onset (``experiment.policy_window_from``).
 
 Per arm, each with a 95% CI over seeds: public cost, extra firms alive at the horizon,
 extra firm-years and revenue (net: every firm), the same among beneficiaries (gross) and
-among their rivals in the same local markets (``experiments.displacement``), alliances
+among their rivals in the same local markets (``experiments.replication.displacement``), alliances
 formed, the early-end share and the cost per extra firm-year (a ratio of means with a
 paired bootstrap CI). Arms are ranked on net firm-years per peso and ranked apart only
-when the paired difference's CI excludes zero (``experiments.policy_ranking``). With
+when the paired difference's CI excludes zero (``experiments.analysis.policy_ranking``). With
 ``experiment.max_seeds`` the experiment adds seeds until every pair is resolved.
-``policy_brief.md`` opens with the terms (``experiments.policy_terms``), and every arm's
+``policy_brief.md`` opens with the terms (``experiments.analysis.policy_terms``), and every arm's
 ledger is in ``ledger.parquet``.
 """
 
@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import displacement, plots, policy_ranking, policy_spend, policy_terms
-from experiments.compare import ArmResult, mean_ci, paired_jobs, run_arm, run_jobs
-from experiments.policy_terms import label, money, money_ci, number_ci
+from experiments.analysis import plots, policy_ranking, policy_terms
+from experiments.analysis.policy_terms import label, money, money_ci, number_ci
+from experiments.replication import displacement, policy_spend
+from experiments.replication.compare import ArmResult, mean_ci, paired_jobs, run_arm, run_jobs
 from sim.config import check, load_config
 from sim.io import ReplicationStore, RunFolder, atomic_write
 

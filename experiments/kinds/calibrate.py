@@ -11,7 +11,7 @@ Loss: the sum over targets of the squared distance of the mean over seeds to the
 literature value, in half-band widths, ``sum_k ((m_k - v_k) / h_k)^2`` with
 ``h_k = (hi_k - lo_k) / 2``: a target at the edge of its band costs 1. A target
 with only a band costs nothing inside it and the squared distance to the nearest
-bound outside (``experiments.targets.loss``). One number keeps the study
+bound outside (``experiments.analysis.targets.loss``). One number keeps the study
 single-objective, so "best" is defined; the fit of each target is reported.
 
 The study (Optuna's TPE sampler, seeded by ``seed``) lives in ``study.db``
@@ -45,12 +45,13 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from experiments import exploratory, plots
-from experiments.compare import run_jobs, with_overrides
-from experiments.exploratory import Factor
-from experiments.registry import EXPERIMENTS
-from experiments.targets import Target, load_targets, loss, measure_run, target_jobs
-from experiments.validate import fit_table, report_table, seed_list
+from experiments.analysis import plots
+from experiments.analysis.targets import Target, load_targets, loss, measure_run, target_jobs
+from experiments.kinds import EXPERIMENTS
+from experiments.kinds.validate import fit_table, report_table, seed_list
+from experiments.replication import exploratory
+from experiments.replication.compare import run_jobs, with_overrides
+from experiments.replication.exploratory import Factor
 from sim.config import CONFIG_DIR
 from sim.io import RunFolder, atomic_write, write_json
 from sim.params import ConfigError

@@ -4,7 +4,7 @@ The view's lesson is a comparison: the same firms, the same demand and the
 same shocks, once with the alliance lifecycle and once without it. Every
 process draws from its own named stream (``sim.rng``), so a twin built from
 the same config with ``alliances.enabled=false`` and stepped in lockstep is
-that counterfactual world, month by month, as ``experiments.compare`` pairs
+that counterfactual world, month by month, as ``experiments.replication.compare`` pairs
 runs on common random numbers.
 
 The levers a visitor moves are :data:`LEVERS` (sliders) plus the crisis
@@ -20,12 +20,12 @@ import copy
 import threading
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim import AllianceModel, load_config, metrics
+from sim.config import CONFIG_DIR
 
 #: Initial firms of the view's world: half the schema default, so that PLAY
 #: (two worlds stepped and six charts redrawn each month) stays well above
@@ -33,7 +33,7 @@ from sim import AllianceModel, load_config, metrics
 APP_N_FIRMS = 1000
 
 #: Policy choices: ``none`` and every instrument with a file in ``configs/policy/``.
-POLICY_DIR = Path(__file__).resolve().parents[1] / "configs" / "policy"
+POLICY_DIR = CONFIG_DIR / "policy"
 POLICIES = ("none", *sorted(p.stem for p in POLICY_DIR.glob("*.yaml") if p.stem != "none"))
 
 

@@ -19,7 +19,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from experiments.compare import mean_ci
+from experiments.replication.compare import mean_ci
 
 #: Yields are per this much public money (one million of the configured currency).
 PER_MONEY = 1_000_000.0

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import counterfactuals, plots, survival
-from experiments.compare import ArmResult, mean_ci, paired_jobs, run_jobs
+from experiments.analysis import plots, survival
+from experiments.replication import counterfactuals
+from experiments.replication.compare import ArmResult, mean_ci, paired_jobs, run_jobs
 from sim.io import RunFolder, atomic_write
 
 ARMS = {"alliances": {"alliances.enabled": True}, "no_alliances": {"alliances.enabled": False}}
@@ -38,7 +39,7 @@ def paired_table(results: list[ArmResult], on: str = "alliances", off: str = "no
     """One row per seed with both arms' outcomes and the paired effects.
 
     With per-firm records (``experiment.per_firm``) the row also holds the per-firm
-    estimands of ``experiments.counterfactuals`` (effect on the allied, the naive gap on
+    estimands of ``experiments.replication.counterfactuals`` (effect on the allied, the naive gap on
     the same months, selection bias, spillover, survival of the allied)."""
     rows = []
     for seed, a_res, b_res in _pairs(results, on, off):

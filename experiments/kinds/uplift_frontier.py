@@ -6,7 +6,7 @@ the average over every firm. Every combination of ``experiment.grid`` (sweeps in
 Hydra's syntax, ``path=v1,v2,...``) is run with alliances on, each seed paired with
 the same seed's world without alliances (which no alliance parameter changes, so it
 is run once per seed and shared), and each allied firm is followed into that world
-(``experiments.counterfactuals``). A point is on the frontier when the lower bound of
+(``experiments.replication.counterfactuals``). A point is on the frontier when the lower bound of
 its 95% CI for the effect on the allied is at least ``experiment.target_uplift``; the
 average effect over all firms and the naive gap are reported beside it.
 """
@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from experiments import plots
-from experiments.compare import mean_ci, run_jobs, with_overrides
-from experiments.uplift import paired_table
+from experiments.analysis import plots
+from experiments.kinds.uplift import paired_table
+from experiments.replication.compare import mean_ci, run_jobs, with_overrides
 from sim.io import RunFolder, atomic_write
 from sim.validation import parse_grid
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from experiments.compare import with_overrides
+from experiments.replication.compare import with_overrides
 from sim.config import CONFIG_DIR
 from sim.params import Config, ConfigError
 

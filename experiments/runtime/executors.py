@@ -1,7 +1,7 @@
 """Replications as cluster jobs: the seeds and arms of one experiment sent through submitit.
 
 An experiment's replications (uplift seeds, policy arms) run by default in
-local worker processes (``experiments.compare.run_jobs``). With
+local worker processes (``experiments.replication.compare.run_jobs``). With
 ``experiment.executor=submitit`` they are packed into jobs of
 ``experiment.submitit.replications_per_job`` replications each and submitted
 as one job array through submitit's ``AutoExecutor``: Slurm where ``sbatch``

@@ -17,9 +17,9 @@ worlds with the per-firm recorder, and returns only scalars. Outcomes per point
 (``OUTCOMES``), means over its seeds:
 
 - ``uplift_revenue``, ``survival_effect_60m``: the paired effects of the uplift
-  experiment (``experiments.uplift.paired_table``);
+  experiment (``experiments.kinds.uplift.paired_table``);
 - ``effect_on_allied``: revenue of allied firm-months against the same firms'
-  same months in the world without alliances (``experiments.counterfactuals``),
+  same months in the world without alliances (``experiments.replication.counterfactuals``),
   undefined where no firm allied; ``points.parquet`` adds its variant counting
   exits and the survival effect on firms that ever allied;
 - ``alliance_relational_failure_60m``: the competing-risks failure share of the
@@ -51,11 +51,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments import exploratory, plots
-from experiments.compare import ArmResult, FirmMonths, run_jobs, with_overrides
-from experiments.exploratory import Factor
-from experiments.targets import measured_summary
-from experiments.uplift import ARMS, paired_table
+from experiments.analysis import plots
+from experiments.analysis.targets import measured_summary
+from experiments.kinds.uplift import ARMS, paired_table
+from experiments.replication import exploratory
+from experiments.replication.compare import ArmResult, FirmMonths, run_jobs, with_overrides
+from experiments.replication.exploratory import Factor
 from sim.config import check, load_config
 from sim.io import RunFolder, atomic_write
 from sim.model import AllianceModel
@@ -129,7 +130,7 @@ def run_paired(job: tuple[str, Any], policy: PolicyConfig | None = None) -> ArmR
 
     The two worlds (alliances on and off) carry the per-firm recorder
     (``FirmMonths``), whose firms x months matrices give the effect on the allied
-    (``experiments.counterfactuals.seed_effects``, through ``uplift.paired_table``)
+    (``experiments.replication.counterfactuals.seed_effects``, through ``uplift.paired_table``)
     and are dropped here: over a Sobol design they would take gigabytes. The
     result's summary holds ``paired``, the seed's row of the uplift's paired table,
     and ``arms``, every arm's ``measured_summary``; small enough for the run

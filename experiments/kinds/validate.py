@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import plots, survival
-from experiments.compare import run_jobs
-from experiments.targets import (
+from experiments.analysis import plots, survival
+from experiments.analysis.targets import (
     CIF_MONTHS,
     RELATIONAL_CAUSES,
     Target,
@@ -34,7 +33,8 @@ from experiments.targets import (
     per_seed_values,
     target_jobs,
 )
-from experiments.uplift import seed_lifetimes
+from experiments.kinds.uplift import seed_lifetimes
+from experiments.replication.compare import run_jobs
 from sim.alliance_table import END_CAUSES
 from sim.io import RunFolder, atomic_write
 

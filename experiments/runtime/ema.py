@@ -3,7 +3,7 @@
 EMA Workbench (Kwakkel 2017) is the exploratory-modelling toolkit whose vocabulary
 ``configs/exploratory/`` uses. ``ema_model`` builds an ``ema_workbench.Model``
 whose uncertainties and levers are those declared there and whose outcomes are
-``experiments.sensitivity.OUTCOMES``; each EMA experiment is one sample point
+``experiments.kinds.sensitivity.OUTCOMES``; each EMA experiment is one sample point
 of the sensitivity experiment (alliances on, off and with the instrument, over
 ``n_seeds`` seeds on common random numbers), so EMA's samplers, scenario
 discovery (PRIM) and robustness analyses apply to the same outcomes. Requires the
@@ -12,7 +12,7 @@ discovery (PRIM) and robustness analyses apply to the same outcomes. Requires th
 Example::
 
     from ema_workbench import perform_experiments
-    from experiments.ema import ema_model
+    from experiments.runtime.ema import ema_model
     model = ema_model("firms.n_firms=500", n_seeds=2)
     experiments, outcomes = perform_experiments(model, scenarios=50, policies=4)
 """
@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from experiments import exploratory
-from experiments.compare import run_jobs
-from experiments.exploratory import Factor, configured
-from experiments.sensitivity import OUTCOMES, instrument_policy, outcomes_table, point_jobs, run_paired
+from experiments.kinds.sensitivity import OUTCOMES, instrument_policy, outcomes_table, point_jobs, run_paired
+from experiments.replication import exploratory
+from experiments.replication.compare import run_jobs
+from experiments.replication.exploratory import Factor, configured
 from sim.config import check, load_config
 
 

@@ -1,15 +1,15 @@
-"""Interactive browser view of the model, for students and workshops: ``solara run experiments/app.py``.
+"""Interactive browser view of the model, for students and workshops: ``solara run experiments/app/page.py``.
 
 Each visitor (each browser tab) gets a world of their own, ``AppModel``: the
 model of the chosen settings stepped in lockstep with its twin without
-alliances (``experiments.app_model``). The page is built from Mesa's SolaraViz
+alliances (``experiments.app.model``). The page is built from Mesa's SolaraViz
 parts: its ``ModelController`` (Reset, Play, Step; PLAY steps on a thread) and
 its ``update_counter``, which it bumps after every month and after which every
 panel is redrawn in place. It lays out its own sidebar, because SolaraViz's
 parameter card applies a change only at RESET: here a change to a lever builds
 the new world at once, and RESET restarts the same settings from month 0.
 
-Panels (ECharts, drawn in the browser and updated in place, ``experiments.app_panels``):
+Panels (ECharts, drawn in the browser and updated in place, ``experiments.app.panels``):
 the alliance network; the same world with and without alliances; the
 alliance lifecycle; what a survey of allied firms would see; survival against
 INEGI; and a firm inspector (click a firm in the network, or type its id). Time axes mark
@@ -30,8 +30,8 @@ import traitlets
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
-from experiments import app_panels
-from experiments.app_model import LEVERS, POLICIES, AppModel, Lever, default_settings
+from experiments.app import panels as app_panels
+from experiments.app.model import LEVERS, POLICIES, AppModel, Lever, default_settings
 from sim import ConfigError
 
 #: Pause between months while PLAY runs (ms). Mesa's default of 100 ms caps PLAY at 10 months a second.

@@ -31,7 +31,7 @@ import numpy as np
 from omegaconf import OmegaConf
 from scipy import stats
 
-from experiments import executors
+from experiments.runtime import executors
 from sim import metrics
 from sim.io import ReplicationStore
 from sim.model import AllianceModel

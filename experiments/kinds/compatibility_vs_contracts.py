@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments import plots
-from experiments.compare import mean_ci, paired_jobs, run_jobs
-from experiments.uplift import paired_table
+from experiments.analysis import plots
+from experiments.kinds.uplift import paired_table
+from experiments.replication.compare import mean_ci, paired_jobs, run_jobs
 from sim.io import RunFolder, atomic_write
 
 OUTCOMES = {"alliance_end_share_60m": "share of alliances ending within 60 months",

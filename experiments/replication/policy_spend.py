@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.compare import run_jobs, with_overrides
+from experiments.replication.compare import run_jobs, with_overrides
 from sim.io import ReplicationStore
 from sim.policies import REGISTRY
 

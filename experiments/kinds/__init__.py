@@ -21,9 +21,9 @@ from typing import Any
 
 
 def _experiment(module: str) -> Callable[[Any, Path], dict]:
-    """The ``run(cfg, out_dir)`` of ``experiments.<module>``, imported at its first call."""
+    """The ``run(cfg, out_dir)`` of ``experiments.kinds.<module>``, imported at its first call."""
     def run(cfg: Any, out_dir: Path) -> dict:
-        return importlib.import_module(f"experiments.{module}").run(cfg, out_dir)
+        return importlib.import_module(f"experiments.kinds.{module}").run(cfg, out_dir)
 
     run.__qualname__ = run.__name__ = f"{module}.run"
     return run
@@ -33,8 +33,8 @@ def _experiment(module: str) -> Callable[[Any, Path], dict]:
 EXPERIMENTS: dict[str, Callable[[Any, Path], dict]] = {
     "single": _experiment("single"),
     "uplift": _experiment("uplift"),
-    "uplift_frontier": _experiment("frontier"),
-    "compatibility_vs_contracts": _experiment("levers"),
+    "uplift_frontier": _experiment("uplift_frontier"),
+    "compatibility_vs_contracts": _experiment("compatibility_vs_contracts"),
     "policy_compare": _experiment("policy_compare"),
     "validate": _experiment("validate"),
     "calibrate": _experiment("calibrate"),

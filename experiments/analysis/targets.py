@@ -10,7 +10,7 @@ of the configured world, for example ``market.crisis.enabled: true``).
 A statistic is a function of a finished model, looked up by name in
 ``STATISTICS``. Every run measures all of them (they are cheap), together with
 the curves the validation figures draw, and returns an ``ArmResult``, so runs
-go through ``experiments.compare.run_jobs`` like any paired replication.
+go through ``experiments.replication.compare.run_jobs`` like any paired replication.
 
 The alliance-failure statistic is a cumulative incidence with competing risks
 (Aalen-Johansen): an alliance that ends because a member closed can no longer
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from experiments import survival
-from experiments.compare import ArmResult, mean_ci, with_overrides
+from experiments.analysis import survival
+from experiments.replication.compare import ArmResult, mean_ci, with_overrides
 from sim import metrics
 from sim.alliance_table import END_CAUSES
 from sim.config import CONFIG_DIR
@@ -307,7 +307,7 @@ def measure_run(job: tuple[str, Any]) -> ArmResult:
     """Run one model and measure every statistic and the curves of the validation figures.
 
     The summary is ``measured_summary(model)``, so paired estimators that read
-    summaries (``experiments.uplift.paired_table``) work on it.
+    summaries (``experiments.kinds.uplift.paired_table``) work on it.
     """
     arm, cfg = job
     try:

@@ -3,7 +3,7 @@
 Both arms of a replication hold the same firms (same ids, same entrants) drawing the same
 numbers (``sim.rng``), so a firm's months in the alliances-off arm are what its months in
 the alliances-on arm would have been without alliances. From the two firms x months
-revenue matrices of one seed (``experiments.compare.FirmMonths``) this module computes:
+revenue matrices of one seed (``experiments.replication.compare.FirmMonths``) this module computes:
 
 - the **effect on the allied**: revenue in the firm-months a firm spends in an alliance,
   against the same firms' same months in the off world (firm-months alive in both; the

@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.counterfactuals import SIZE_CLASSES
+from experiments.replication.counterfactuals import SIZE_CLASSES
 from sim import metrics
 
-#: Per-firm fields kept from an arm's firm months (``experiments.compare.FirmMonths``).
+#: Per-firm fields kept from an arm's firm months (``experiments.replication.compare.FirmMonths``).
 TRAITS = ("firm_id", "sector", "locality", "workers", "capability", "ever_allied")
 GROUPS = ("beneficiaries", "same_market_others", "other_markets")
 
@@ -30,7 +30,7 @@ class FirmTotals:
     """Every firm's months alive and revenue over the run, summed month by month (a model observer).
 
     What displacement needs from the per-firm counterfactuals, in memory that grows with the
-    firms and not with firms x months (``experiments.compare.FirmMonths`` keeps every month).
+    firms and not with firms x months (``experiments.replication.compare.FirmMonths`` keeps every month).
     """
 
     def __init__(self, model):
