@@ -73,7 +73,8 @@ def collect(name: str) -> dict:
 
     from experiments.run import EXPERIMENTS
     from sim.config import check, load_config
-    from sim.io import finite, git_state
+    from sim.files import finite
+    from sim.io import git_state
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     overrides = SOURCES[name]

@@ -1,6 +1,7 @@
 """Regenerate the parameter tables of docs/ODD.md (section 8) from the schema.
 
-The tables list every field of every dataclass in ``sim/params.py`` (reached from
+The tables list every field of every dataclass in ``sim/params.py`` and
+``sim/alliance_params.py`` (reached from
 ``Config``; ``PolicyConfig`` and ``EligibilityConfig`` under ``policies.<name>.``)
 and every field of each instrument's ``Params`` dataclass in ``sim/policies/``.
 The columns default, unit, allowed and meaning are read from the schema (the
@@ -32,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim import params  # noqa: E402
+import experiments.kinds  # noqa: E402, F401  (registers the experiment kinds, which experiment.kind lists)
+from sim import alliance_params, params  # noqa: E402
 from sim.param_docs import allowed, default_of, value, walk  # noqa: E402
 from sim.policies import REGISTRY  # noqa: E402
 
@@ -112,9 +114,9 @@ def generate(block: str) -> tuple[str, list[str]]:
         if source == MISSING:
             problems.append(f"no source / status for instrument parameter {key[0]}.{key[1]}")
         lines.append("| " + " | ".join(cells + [source]) + " |")
-    schemas = {obj for obj in vars(params).values()
-               if isinstance(obj, type) and is_dataclass(obj) and obj.__module__ == params.__name__}
-    problems += [f"dataclass {s.__name__} of sim/params.py is not in the table" for s in schemas - seen]
+    schemas = {obj for module in (params, alliance_params) for obj in vars(module).values()
+               if isinstance(obj, type) and is_dataclass(obj) and obj.__module__ == module.__name__}
+    problems += [f"dataclass {s.__module__}.{s.__name__} is not in the table" for s in schemas - seen]
     return "\n".join(lines), problems
 
 

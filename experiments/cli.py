@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 
+import experiments.kinds  # noqa: F401  (registers the experiment kinds, which experiment.kind lists)
 from sim import param_docs
 
 USAGE = """\

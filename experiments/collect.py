@@ -11,7 +11,7 @@ row per job the sweep planned:
 - ``run_folder``, ``job`` (its place in the plan), ``status`` and ``error``. The
   status is the one in ``manifest.json`` (``completed``,
   ``completed_with_failures``, ``failed``, ``interrupted``, ``running``), read
-  as ``interrupted`` when the job's process is gone (``sim.io.effective_status``);
+  as ``interrupted`` when the job's process is gone (``sim.supervision.effective_status``);
   ``unreadable`` when a file of the job is corrupt (the other jobs are still
   tabled); ``not_started`` when the job's configuration was rejected before
   its run folder was written (the error is then read from Hydra's ``run.log``);
@@ -48,7 +48,8 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from experiments.analysis import plots
-from sim.io import effective_status, read_record, write_table
+from sim.files import read_record, write_table
+from sim.supervision import effective_status
 
 #: Statuses of a job whose outcomes can be used.
 USABLE = ("completed", "completed_with_failures")

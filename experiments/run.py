@@ -1,7 +1,8 @@
 """The Hydra entry point: ``python -m experiments.run [overrides]`` (``-m`` for sweeps).
 
-Before Hydra starts, :func:`prepare` checks the whole command, so a mistake
-stops it with one line and exit code 2 before anything runs:
+Before Hydra starts, :func:`prepare` checks the whole command
+(``experiments.runtime.preflight``), so a mistake stops it with one line and exit
+code 2 before anything runs:
 
 - every requested configuration (each combination of a sweep, the grid of a
   sweep file and ``hydra.sweeper.params`` given on the command line included)
@@ -26,343 +27,41 @@ The functions take argument lists, so another command-line front end can call
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
-import itertools
 import json
 import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from experiments.kinds import EXPERIMENTS
 from experiments.runtime import launchers
-from sim.config import CONFIG_DIR, check, load_config
-from sim.field_checks import check_raw_value
-from sim.io import (
+from experiments.runtime.preflight import INFO_OPTIONS, Plan, is_hydra, key_of, override_choices, plan
+from sim.config import CONFIG_DIR, check
+from sim.files import finite, write_json
+from sim.io import RunFolder, RunFolderError, config_hash, create_unique_folder, read_manifest
+from sim.params import register_schema
+from sim.schema import ConfigError
+from sim.supervision import (
     LAUNCHER_ENV,
     RESUME_ENV,
-    RunFolder,
-    RunFolderError,
     close_open_folders,
-    config_hash,
-    create_unique_folder,
     effective_status,
-    finite,
     one_line,
     open_folders,
-    read_manifest,
     resume_allowed,
-    write_json,
 )
-from sim.params import ConfigError, register_schema
 
-#: Model runs per seed of each experiment kind (its arms), for the memory estimate; others count 2.
-ARMS_PER_SEED = {"single": 1, "uplift": 2, "compatibility_vs_contracts": 4}
-MAX_PREFLIGHT = 2000
 log = logging.getLogger("alianzas")
-
-#: Hydra settings the command line may change; everything else under ``hydra`` is refused.
-HYDRA_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.mode", "hydra.verbose", "hydra.job.chdir",
-              "hydra.launcher.n_jobs", "hydra.sweeper.params", "hydra/launcher",
-              # the resources of a submitit (Slurm) job; its `setup` lines (shell commands) stay in config files
-              "hydra.launcher.partition", "hydra.launcher.timeout_min", "hydra.launcher.mem_gb",
-              "hydra.launcher.cpus_per_task", "hydra.launcher.array_parallelism", "hydra.launcher.nodes",
-              "hydra.launcher.tasks_per_node", "hydra.launcher.gpus_per_node", "hydra.launcher.submitit_folder")
-#: Launchers and sweepers a sweep may use (Hydra's own basic ones, joblib, and submitit's local and Slurm).
-LAUNCHERS = ("hydra._internal.core_plugins.basic_launcher.BasicLauncher",
-             "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
-             "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
-             "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher")
-SWEEPERS = ("hydra._internal.core_plugins.basic_sweeper.BasicSweeper",)
-#: Hydra options that read configs or earlier runs from elsewhere.
-REFUSED_OPTIONS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--experimental-rerun")
-INFO_OPTIONS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
-
-#: Memory model of one model run, from peaks measured at 100k-200k firms and 5M firms (performance notes).
-BYTES_BASE = 200e6         # interpreter, numpy, pandas, mesa
-BYTES_PER_FIRM_ROW = 750   # every column of the firm table, per allocated row, with step temporaries
-BYTES_PER_PANEL_ROW = 100  # one living firm in one panel snapshot (about half the firms are alive on average)
-BYTES_PER_MONTH = 600      # one row of the monthly series and its demand paths
-BYTES_PER_JOB = 8000       # one job's config object in the parent's job list
-
-
-@dataclass
-class Plan:
-    """What a command will run, once checked.
-
-    Attributes:
-        args: the command line for Hydra (overrides and options, output folder not yet added).
-        configs: every configuration it runs, validated (one per sweep job).
-        multirun: whether it is a sweep.
-        explicit_dir: the output folder given with ``hydra.run.dir`` or ``hydra.sweep.dir``, if any.
-        hydra_overrides: the ``hydra.*`` overrides given.
-    """
-
-    args: list[str]
-    configs: list[Any]
-    multirun: bool
-    explicit_dir: str | None = None
-    hydra_overrides: list[str] = field(default_factory=list)
-
-
-def _key(arg: str) -> str:
-    return arg.split("=", 1)[0].lstrip("+~")
-
-
-def _is_hydra(arg: str) -> bool:
-    return _key(arg) == "hydra" or _key(arg).startswith(("hydra.", "hydra/"))
-
-
-def refuse_code_loading(args: list[str]) -> None:
-    """Refuse options and keys that load code or configs from elsewhere, and unknown Hydra settings."""
-    for arg in args:
-        name = arg.split("=", 1)[0]
-        if name in REFUSED_OPTIONS:
-            raise ConfigError(f"{name} is not accepted: it reads configs from outside configs/; allowed options: "
-                              "-m (sweep), --cfg job, --help")
-        if arg.startswith("-"):
-            continue
-        key = _key(arg)
-        if "_target_" in key or key.endswith("._args_") or ".()" in key:
-            raise ConfigError(f"{key} is not accepted from the command line: it would load code")
-        if _is_hydra(arg) and not (key in HYDRA_KEYS or key.startswith("hydra.sweeper.params.")):
-            raise ConfigError(f"{key} is not accepted from the command line (hydra.callbacks, logging and search "
-                              f"path settings can load code); allowed hydra keys: {', '.join(HYDRA_KEYS)}")
-
-
-def check_hydra_node(hydra_cfg: Any) -> None:
-    """Refuse a composed Hydra node (a sweep file's) that adds callbacks or another launcher or sweeper."""
-    if hydra_cfg.get("callbacks"):
-        raise ConfigError(f"hydra.callbacks={list(hydra_cfg.callbacks)} is not accepted: callbacks load code")
-    launcher = str(hydra_cfg.launcher.get("_target_", ""))
-    if launcher not in LAUNCHERS:
-        raise ConfigError(f"hydra.launcher._target_={launcher!r} is not accepted; allowed: {', '.join(LAUNCHERS)}")
-    sweeper = str(hydra_cfg.sweeper.get("_target_", ""))
-    if sweeper not in SWEEPERS:
-        raise ConfigError(f"hydra.sweeper._target_={sweeper!r} is not accepted; allowed: {', '.join(SWEEPERS)}")
-
-
-def _choices(overrides: list[str]) -> list[list[str]]:
-    """For each override, the list of single-valued overrides it stands for (sweeps expanded)."""
-    parser = OverridesParser.create()
-    parsed = []
-    for line in overrides:
-        try:
-            parsed += parser.parse_overrides([line])
-        except Exception as err:  # Hydra raises its own OverrideParseException
-            reason = " ".join(str(err).split()).split(" See https://")[0]
-            raise ConfigError(f"{line!r} is not a valid override ({reason}); expected name=value in Hydra's "
-                              "override syntax (quote values with special characters)") from None
-    out = []
-    for ov in parsed:
-        key = ov.get_key_element()
-        if not ov.key_or_group.strip(" +~"):
-            raise ConfigError(f"{ov.input_line!r} has no parameter name; expected name=value")
-        if ov.is_sweep_override():
-            try:
-                values = list(ov.sweep_string_iterator())
-            except Exception as err:  # glob() needs the config repository; interval() cannot be listed
-                raise ConfigError(f"{ov.input_line} is not accepted ({' '.join(str(err).split())}); allowed: a "
-                                  "list of values (a,b,c) or range(start,stop)") from None
-            for value in ov.sweep_iterator():
-                check_raw_value(key, value)
-            out.append([f"{key}={v}" for v in values])
-        else:
-            try:
-                check_raw_value(key, ov.value())
-            except ConfigError:
-                raise
-            except Exception:  # values that only Hydra's composition can judge
-                pass
-            out.append([ov.input_line])
-    return out
-
-
-def hydra_node(fixed: list[str]) -> Any:
-    """The Hydra node the command composes to (its sweep file's grid, mode and launcher), or None."""
-    full = composed(tuple(fixed))
-    return full.hydra if full is not None else None
-
-
-@functools.lru_cache(maxsize=32)
-def composed(fixed: tuple[str, ...]) -> Any:
-    """The full config (Hydra's node included) of a list of single-valued overrides, or None if it does not
-    compose. Cached: a command is composed once for its checks and its model config."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return compose(config_name="config", overrides=list(fixed), return_hydra_config=True)
-    except Exception:  # composition errors are reported by load_config with a clear line
-        return None
-    finally:
-        GlobalHydra.instance().clear()
-
-
-def expand_overrides(args: list[str]) -> list[list[str]]:
-    """Every combination of model overrides the command stands for: its own sweep values,
-    ``hydra.sweeper.params.<key>=...`` given on the command line, and the grid of a sweep
-    file it selects (``hydra.sweeper.params``), the command's values taking precedence."""
-    return _expand(args)[0]
-
-
-def _expand(args: list[str]) -> tuple[list[list[str]], Any, Any]:
-    """The combinations of :func:`expand_overrides`, the composed Hydra node (None if it does not compose)
-    and, when the command stands for one configuration composed as is, its model config (else None)."""
-    model_args = [a for a in args if not a.startswith("-") and not _is_hydra(a)]
-    model_args += [a.lstrip("+~")[len("hydra.sweeper.params."):] for a in args
-                   if a.lstrip("+~").startswith("hydra.sweeper.params.")]
-    choices = _choices(model_args)
-    fixed = [c[0] for c in choices if len(c) == 1]
-    given = {c[0].split("=", 1)[0].lstrip("+~") for c in choices}
-    hydra_args = [a for a in args if _is_hydra(a) and not a.lstrip("+~").startswith(
-        ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweeper.params."))]
-    full = composed(tuple(fixed + hydra_args))
-    node = full.hydra if full is not None else None
-    params = (node.sweeper.get("params") or {}) if node is not None else {}
-    from_file = [o for o in (f"{k}={v}" for k, v in params.items()) if o.split("=", 1)[0] not in given]
-    choices += _choices(from_file)
-    combos = [list(c) for c in itertools.islice(itertools.product(*choices), MAX_PREFLIGHT)]
-    model = None
-    if full is not None and combos == [fixed]:
-        model = copy.deepcopy(full)
-        with open_dict(model):
-            del model["hydra"]
-    return combos, node, model
-
-
-def plan(args: list[str]) -> Plan:
-    """Check a command line and return what it will run.
-
-    Raises:
-        ConfigError: one line naming the parameter, the value and what is allowed.
-    """
-    refuse_code_loading(args)
-    combos, node, model = _expand(args)
-    if node is not None:
-        check_hydra_node(node)
-    multirun = any(a in ("-m", "--multirun") for a in args) or (
-        node is not None and str(node.get("mode")) == str(RunMode.MULTIRUN))
-    if len(combos) > 1 and not multirun:
-        keys = [c.split("=", 1)[0] for c in combos[0]]
-        swept = [k for i, k in enumerate(keys) if len({combo[i] for combo in combos}) > 1]
-        raise ConfigError(f"{', '.join(swept) or 'a parameter'} has several values; add -m (multirun) "
-                          "to sweep them")
-    configs = [check(model)] if model is not None else [check(load_config(*combo)) for combo in combos]
-    explicit = [a.split("=", 1)[1] for a in args
-                if a.lstrip("+~").startswith("hydra.sweep.dir=" if multirun else "hydra.run.dir=")]
-    for path in explicit:
-        if not path.strip():
-            raise ConfigError(f"{'hydra.sweep.dir' if multirun else 'hydra.run.dir'}='' is not allowed; "
-                              "expected a folder")
-    check_memory(configs, multirun, node)
-    return Plan(args=list(args), configs=configs, multirun=multirun, explicit_dir=explicit[-1] if explicit else None,
-                hydra_overrides=[a for a in args if _is_hydra(a)])
-
-
-def preflight(args: list[str]) -> int:
-    """Compose and validate every configuration the command would run; return how many."""
-    if any(a in INFO_OPTIONS for a in args):
-        return 0
-    return len(plan(args).configs)
-
-
-def available_memory() -> int | None:
-    """Bytes of memory this process can still use: MemAvailable, or a lower cgroup limit (None if unknown)."""
-    avail = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                avail = int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
-        if limit.isdigit():
-            avail = min(avail or int(limit), int(limit) - used)
-    except (OSError, ValueError):
-        pass
-    return avail
-
-
-def run_bytes(cfg: Any) -> float:
-    """Estimated peak bytes of one model run of ``cfg`` (firm table, panel, series, interpreter)."""
-    rows = cfg.firms.n_firms * (1.5 + cfg.births.rate_monthly * cfg.months)
-    if cfg.firms.initial_population == "stock":
-        rows += cfg.firms.n_firms * cfg.births.rate_monthly * cfg.firms.stock_burn_in_months
-    every = cfg.output.panel_every_months
-    panel = 0.5 * cfg.firms.n_firms * (cfg.months // every + 1) if every else 0
-    return BYTES_BASE + rows * BYTES_PER_FIRM_ROW + panel * BYTES_PER_PANEL_ROW + cfg.months * BYTES_PER_MONTH
-
-
-def jobs_of(cfg: Any) -> int:
-    """Model runs an experiment of ``cfg`` makes."""
-    ex = cfg.experiment
-    if ex.kind == "policy_compare":
-        arms = 1 + (len(ex.arms) or len(cfg.policies) or len(ex.instruments))
-    elif ex.kind == "uplift_frontier":
-        from sim.validation import parse_grid
-        points = 1
-        for values in parse_grid(ex.grid).values():
-            points *= len(values)
-        arms = 1 + points
-    else:
-        arms = ARMS_PER_SEED.get(ex.kind, 2)
-    return arms * (1 if ex.kind == "single" else ex.n_seeds)
-
-
-def peak_bytes(cfg: Any) -> float:
-    """Estimated peak bytes of an experiment: its workers' model runs plus the results it holds."""
-    from experiments.replication.compare import available_cores
-
-    one = run_bytes(cfg)
-    jobs = jobs_of(cfg)
-    if cfg.experiment.kind == "single":
-        return one
-    workers = min(cfg.experiment.workers or available_cores(), available_cores(), jobs)
-    held = jobs * (BYTES_PER_JOB + cfg.months * 8 * 8 + cfg.firms.n_firms * 4 * 8)
-    return one * (workers + (1 if workers > 1 else 0)) - (BYTES_BASE if workers == 1 else 0) + held
-
-
-def check_memory(configs: list[Any], multirun: bool, node: Any) -> None:
-    """Refuse a run whose estimated peak memory exceeds what is available; cap workers with a warning."""
-    from experiments.replication.compare import available_cores
-
-    for cfg in configs[:1] if not multirun else configs:
-        requested = cfg.experiment.workers
-        if requested > available_cores() and cfg.experiment.kind != "single":
-            print(f"alianzas: warning: experiment.workers={requested} is more than the {available_cores()} "
-                  f"cores of this machine; using {available_cores()}", file=sys.stderr)
-            break
-    avail = available_memory()
-    if avail is None or not configs:
-        return
-    parallel = 1
-    if multirun and node is not None and "n_jobs" in node.launcher:
-        parallel = max(1, min(int(node.launcher.n_jobs or 1), available_cores(), len(configs)))
-    need = max(peak_bytes(c) for c in configs) * parallel
-    if need > avail:
-        cfg = max(configs, key=peak_bytes)
-        raise ConfigError(
-            f"this run needs about {need / 1e9:.1f} GB of memory at its peak ({cfg.firms.n_firms:,} firms, "
-            f"{cfg.months:,} months, births.rate_monthly={cfg.births.rate_monthly}, {jobs_of(cfg):,} model runs"
-            f"{f', {parallel} sweep jobs at once' if parallel > 1 else ''}), more than the "
-            f"{avail / 1e9:.1f} GB available; allowed: fewer firms, months, births, seeds or workers")
 
 
 @dataclass
@@ -393,8 +92,8 @@ def sweep_hash(configs: list[Any]) -> str:
 
 def _merge(stored: list[str], extra: list[str]) -> list[str]:
     """Stored arguments with the keys ``extra`` gives replaced by its values."""
-    keys = {_key(a) for a in extra if not a.startswith("-")}
-    return [a for a in stored if a.startswith("-") or _key(a) not in keys] + [a for a in extra if a not in stored]
+    keys = {key_of(a) for a in extra if not a.startswith("-")}
+    return [a for a in stored if a.startswith("-") or key_of(a) not in keys] + [a for a in extra if a not in stored]
 
 
 def prepare(args: list[str]) -> Launch:
@@ -439,8 +138,8 @@ def job_name_settings(p: Plan) -> list[str]:
     """Leave the overrides every sweep job shares out of job folder names (they name the sweep, not the job)."""
     if not p.multirun:
         return []
-    args = [a for a in p.args if not a.startswith("-") and not _is_hydra(a)]
-    fixed = sorted({_key(a) for a in args if len(_choices([a])[0]) == 1})
+    args = [a for a in p.args if not a.startswith("-") and not is_hydra(a)]
+    fixed = sorted({key_of(a) for a in args if len(override_choices([a])[0]) == 1})
     return [f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]"] if fixed else []
 
 
@@ -448,7 +147,7 @@ def sweep_manifest(p: Plan, args: list[str]) -> dict:
     """The manifest of a sweep folder: how to replay it, its jobs' hash, who runs it."""
     import socket
 
-    from sim.io import now_iso
+    from sim.supervision import now_iso
     return {"kind": "sweep", "name": p.configs[0].experiment.name, "status": "running", "started": now_iso(),
             "heartbeat": now_iso(), "ended": None, "pid": os.getpid(), "host": socket.gethostname(),
             "config_hash": sweep_hash(p.configs), "n_jobs": len(p.configs),
@@ -466,7 +165,7 @@ def _prepare_resume(folder: Path, extra: list[str]) -> Launch:
                           f"{manifest.get('host')})")
     allowed = ("experiment.workers", "experiment.progress", "hydra.launcher.n_jobs")
     for arg in extra:
-        if not arg.startswith("-") and _key(arg) not in allowed:
+        if not arg.startswith("-") and key_of(arg) not in allowed:
             raise ConfigError(f"resume={folder} {arg}: a resume replays the run's own configuration; allowed "
                               f"extra settings: {', '.join(allowed)}")
     sweep = manifest.get("kind") == "sweep"
@@ -591,7 +290,7 @@ def finish_sweep(folder: Path, status: str | None = None) -> int:
     bad = [r for r in records if r.status not in USABLE]
     try:
         manifest = read_manifest(folder)
-        from sim.io import now_iso
+        from sim.supervision import now_iso
         manifest.update(status=status or ("failed" if bad else "completed"), ended=now_iso(),
                         jobs_completed=sum(r.status in USABLE for r in records), jobs_failed=len(bad))
         write_json(folder / "manifest.json", manifest)

@@ -3,7 +3,7 @@
 A manifest says ``running`` from the moment a run starts; if its process is
 killed it cannot say anything else. This view reads such a run as
 ``interrupted`` (its pid is gone on this machine, or its heartbeat stopped; see
-``sim.io.effective_status``), and counts the replications a run has saved, so
+``sim.supervision.effective_status``), and counts the replications a run has saved, so
 one can see what a ``resume=<folder>`` would still have to do.
 """
 
@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from experiments.collect import read_sweep
-from sim.io import ReplicationStore, effective_status, read_manifest
+from sim.io import ReplicationStore, read_manifest
+from sim.supervision import effective_status
 
 
 def run_line(folder: Path, manifest: dict) -> str:

@@ -2,6 +2,6 @@
 
 from sim.config import check, load_config
 from sim.model import AllianceModel
-from sim.params import ConfigError
+from sim.schema import ConfigError
 
 __all__ = ["AllianceModel", "ConfigError", "check", "load_config"]

@@ -15,8 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.io import results_root
-from sim.params import Config, ConfigError, PolicyConfig, register_schema
+from sim.params import Config, PolicyConfig, register_schema
 from sim.policies import REGISTRY
+from sim.schema import ConfigError
 from sim.validation import validate
 
 

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, fields, is_dataclass
 from typing import Any
 
-from sim.params import Config, ConfigError, PolicyConfig
+from sim.params import Config, PolicyConfig
+from sim.schema import ConfigError
 
 #: Kind of registry -> the names it holds (``param(kinds=...)``); sim.validation passes the real ones.
 Registries = Mapping[str, Iterable[str]]
@@ -27,7 +28,7 @@ def allowed_choices(meta: dict, registries: Registries | None) -> tuple | None:
     kinds = meta.get("kinds")
     if kinds is None:
         return meta.get("choices")
-    if registries is None:
+    if registries is None or kinds not in registries:
         return None
     return tuple(meta.get("choices") or ()) + tuple(registries[kinds])
 

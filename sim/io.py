@@ -12,13 +12,11 @@ Why it is built this way:
   ``-2``, ``-3`` ... suffix) and its manifest is published with a hard link,
   which fails if another process got there first; only an explicit resume of
   that run (``ALIANZAS_RESUME`` naming the folder or its sweep) reopens it.
-- Every file is written to a temporary name in the same folder (created with
-  the user's umask) and renamed, so a reader never sees half a file; the
-  manifest and summary are fsynced first, so a crash right after cannot leave
-  an empty file; a failed write removes its temporary file.
+- Every file is written whole or not at all (``sim.files``); the manifest and
+  summary are fsynced first, so a crash right after cannot leave an empty file.
 - A process that dies cannot write its own end. The manifest carries the pid,
-  the host and a heartbeat, and :func:`effective_status` reads a ``running``
-  run whose process is gone (or whose heartbeat stopped) as ``interrupted``.
+  the host and a heartbeat, and ``sim.supervision.effective_status`` reads a
+  ``running`` run whose process is gone (or whose heartbeat stopped) as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -26,16 +24,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import platform
-import secrets
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -44,19 +39,14 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.params import SAFE_NAME
+from sim import supervision
+from sim.files import atomic_write, json_default, read_record, write_json, write_table
+from sim.schema import SAFE_NAME
+from sim.supervision import HEARTBEAT_SECONDS, effective_status, launcher_gone, now_iso, resume_allowed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf", "matplotlib")
 
-#: Seconds between heartbeats of a running run; a heartbeat older than STALE_AFTER means the run is gone.
-HEARTBEAT_SECONDS = 10.0
-STALE_AFTER = timedelta(seconds=6 * HEARTBEAT_SECONDS)
-
-#: Environment variable naming the run or sweep folder this process may reopen (set by ``resume=``).
-RESUME_ENV = "ALIANZAS_RESUME"
-#: Environment variable holding the pid of the command that launched this run (a sweep's launcher).
-LAUNCHER_ENV = "ALIANZAS_LAUNCHER_PID"
 
 #: Config keys that change neither what is simulated nor what is written: left out of the config hash,
 #: so a resume may use other values.
@@ -86,96 +76,6 @@ def results_root(cwd: Path | None = None) -> Path:
     return here / "results"
 
 
-def now_iso() -> str:
-    """Current UTC time, ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _temp_file(path: Path) -> Path:
-    """A new empty file next to ``path``, created with the user's umask (mode 0666 minus the umask)."""
-    for _ in range(100):
-        tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        try:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            return tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file next to {path}")
-
-
-def atomic_write(path: Path, writer: Callable[[Path], None], fsync: bool = False,
-                 exclusive: bool = False) -> Path:
-    """Call ``writer(tmp_path)``, then move the temporary file onto ``path``.
-
-    Args:
-        path: the file to write.
-        writer: writes the content to the path it is given.
-        fsync: flush the file to disk before it is renamed (and the folder after).
-        exclusive: publish with a hard link, raising ``FileExistsError`` if ``path`` exists.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_file(path)
-    try:
-        writer(tmp)
-        if fsync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        if exclusive:
-            os.link(tmp, path)
-            tmp.unlink()
-        else:
-            os.replace(tmp, path)
-        if fsync:
-            _fsync_dir(path.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def finite(obj: Any) -> Any:
-    """``obj`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
-        return finite(obj.item())
-    return obj
-
-
-def write_json(path: Path, obj: Any, fsync: bool = True, exclusive: bool = False) -> Path:
-    """Write ``obj`` as indented JSON, atomically and fsynced; undefined numbers (NaN) become null."""
-    text = json.dumps(finite(obj), indent=2, sort_keys=False, default=_json_default, allow_nan=False)
-    return atomic_write(path, lambda p: p.write_text(text + "\n"), fsync=fsync, exclusive=exclusive)
-
-
-def write_table(path: Path, df: pd.DataFrame) -> Path:
-    """Write a DataFrame atomically: CSV when ``path`` ends in ``.csv``, parquet otherwise."""
-    if Path(path).suffix.lower() == ".csv":
-        return atomic_write(path, lambda p: df.to_csv(p, index=False))
-    return atomic_write(path, lambda p: df.to_parquet(p, index=False))
-
-
 def plain_config(cfg: Any) -> dict:
     """A config (DictConfig or schema object) as plain nested dicts, interpolations resolved."""
     if not OmegaConf.is_config(cfg):
@@ -187,14 +87,6 @@ def write_config(path: Path, cfg: Any) -> Path:
     """Write the resolved config as YAML, atomically."""
     text = OmegaConf.to_yaml(OmegaConf.create(plain_config(cfg)))
     return atomic_write(path, lambda p: p.write_text(text))
-
-
-def _json_default(o: Any):
-    if hasattr(o, "item"):
-        return o.item()
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
 def config_hash(cfg: Any) -> str:
@@ -273,98 +165,9 @@ def create_unique_folder(parent: Path, name: str) -> Path:
     raise FileExistsError(f"no free folder name for {parent / name}")
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this machine."""
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
-
-
-def effective_status(manifest: dict) -> str:
-    """The manifest's status, reading a ``running`` run whose process is gone as ``interrupted``.
-
-    A run is gone when its host is this machine and its pid no longer exists, or
-    when its heartbeat is older than ``STALE_AFTER`` (any machine).
-    """
-    status = manifest.get("status", "unknown")
-    if status != "running":
-        return status
-    if manifest.get("host") == socket.gethostname() and manifest.get("pid") and not pid_alive(manifest["pid"]):
-        return "interrupted"
-    beat = manifest.get("heartbeat") or manifest.get("started")
-    try:
-        if beat and datetime.now(UTC) - datetime.fromisoformat(beat) > STALE_AFTER:
-            return "interrupted"
-    except (TypeError, ValueError):
-        return "unknown"
-    return status
-
-
-def read_record(path: Path, parse: Callable[[str], Any] = json.loads, expected: type = dict) -> Any:
-    """A small file parsed by ``parse`` (JSON by default), checked to be an ``expected``.
-
-    Raises:
-        ValueError: one line naming the file and why it cannot be read (missing, corrupt, wrong shape).
-    """
-    path = Path(path)
-    try:
-        value = parse(path.read_text())
-    except Exception as err:  # OSError, decoding errors and each parser's own error types
-        raise ValueError(f"{path}: unreadable ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
-    if not isinstance(value, expected):
-        raise ValueError(f"{path}: unreadable (not a {expected.__name__})")
-    return value
-
-
 def read_manifest(folder: Path) -> dict:
     """A folder's ``manifest.json`` (ValueError with a one-line reason if it is unreadable)."""
     return read_record(Path(folder) / "manifest.json")
-
-
-def resume_allowed(folder: Path) -> bool:
-    """Whether this process was started to resume ``folder`` (it or its sweep folder is named)."""
-    target = os.environ.get(RESUME_ENV)
-    if not target:
-        return False
-    folder, target_path = Path(folder).resolve(), Path(target).resolve()
-    return folder == target_path or folder.parent == target_path
-
-
-def launcher_gone() -> bool:
-    """Whether the command that launched this process (a sweep's launcher) has ended."""
-    pid = os.environ.get(LAUNCHER_ENV)
-    return bool(pid) and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid))
-
-
-#: Run folders of this process that have started and not yet finished (innermost last).
-_OPEN: list[RunFolder] = []
-
-
-def open_folders() -> list[RunFolder]:
-    """Run folders of this process still running (so an interrupt or error can record their end)."""
-    return list(_OPEN)
-
-
-def close_open_folders(err: BaseException, keep: list[RunFolder] | None = None) -> None:
-    """Record ``interrupted`` (for Ctrl-C or SIGTERM) or ``failed`` with a one-line reason in every open folder
-    (except those in ``keep``: folders opened before the failing call, which belong to someone else)."""
-    status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
-    reason = one_line(err)
-    for folder in reversed(open_folders()):
-        if folder not in (keep or []):
-            folder.finish(status, error=reason)
-
-
-def one_line(err: BaseException) -> str:
-    """``Type: message`` on one line (the message's own newlines folded)."""
-    text = " ".join(str(err).split())
-    if isinstance(err, KeyboardInterrupt):
-        return text or "interrupted (Ctrl-C)"
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 class RunFolder:
@@ -418,7 +221,7 @@ class RunFolder:
                                  "first); a new run needs a new folder") from None
         write_config(self.path / "config.yaml", cfg)
         self.replications = ReplicationStore(self.path / "replications")
-        _OPEN.append(self)
+        supervision.opened(self)
         self._beat = threading.Thread(target=self._heartbeat, name="alianzas-heartbeat", daemon=True)
         self._beat.start()
 
@@ -466,8 +269,7 @@ class RunFolder:
         if error:
             changes["error"] = " ".join(str(error).split())
         self._write(**changes)
-        if self in _OPEN:
-            _OPEN.remove(self)
+        supervision.closed(self)
 
     def table(self, name: str, df: pd.DataFrame) -> Path:
         """Write ``<name>.parquet`` in the folder."""
@@ -536,7 +338,7 @@ class ReplicationStore:
         status = "failed" if getattr(record, "error", None) else "completed"
         if arrays:
             atomic_write(self.path / f"{key}.npz", lambda p: _save_npz(p, arrays))
-        text = json.dumps({"status": status, "fields": plain}, default=_json_default, allow_nan=True)
+        text = json.dumps({"status": status, "fields": plain}, default=json_default, allow_nan=True)
         atomic_write(self.path / f"{key}.json", lambda p: p.write_text(text + "\n"))
 
     def load(self, key: str, record_type: type) -> Any | None:

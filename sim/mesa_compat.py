@@ -24,7 +24,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from sim.param_docs import resolve_name
-from sim.params import ConfigError
+from sim.schema import ConfigError
 
 #: Config groups a keyword parameter may select (``scenario="crisis"`` is ``scenario=crisis``).
 CONFIG_GROUPS = ("firms", "market", "scenario", "experiment", "policy")

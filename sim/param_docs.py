@@ -14,6 +14,7 @@ from dataclasses import MISSING as NO_DEFAULT
 from dataclasses import Field, dataclass, fields, is_dataclass
 
 from sim import params
+from sim.schema import ConfigError
 from sim.validation import choices_of
 
 
@@ -139,8 +140,8 @@ def resolve_name(name: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise params.ConfigError(f"{name} is ambiguous; use one of {', '.join(matches)}")
-    raise params.ConfigError(f"{name} is not a parameter of this model; see `alianzas params` for the names")
+        raise ConfigError(f"{name} is ambiguous; use one of {', '.join(matches)}")
+    raise ConfigError(f"{name} is not a parameter of this model; see `alianzas params` for the names")
 
 
 def instrument_rows(prefix: str = "") -> list[ParamRow]:

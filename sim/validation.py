@@ -5,25 +5,36 @@ then what no single field can say: one value per sector, windows inside the
 horizon, a policy's parameters valid for its instrument, the frontier's grid. The
 fields that name a kind (``param(kinds=...)``: a policy's kind, the experiment, the
 instruments compared) are checked against the registries themselves, ``KINDS``, so no
-list of names beside a registry can fall behind it. Every mistake is one
-``ConfigError`` line naming the parameter, the value and what is allowed.
+list of names beside a registry can fall behind it. The model knows its own registry
+(instruments); the experiment kinds live in ``experiments.kinds``, which adds itself
+with :func:`register_kinds` when imported, so the model never imports its entry
+points. Every mistake is one ``ConfigError`` line naming the parameter, the value and
+what is allowed.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from experiments.kinds import EXPERIMENTS
 from sim.alliance_types import ALLIANCE_TYPES
 from sim.field_checks import allowed_choices, check_fields
-from sim.params import SAFE_NAME, Config, ConfigError
+from sim.params import Config
 from sim.policies import REGISTRY
+from sim.schema import SAFE_NAME, ConfigError
 
-#: The registries a schema field can name with ``param(kinds=...)``.
-KINDS = {"experiment": EXPERIMENTS, "instrument": REGISTRY}
+#: The registries a schema field can name with ``param(kinds=...)``: the model's own, and those that
+#: outer layers add (``experiment``, by ``experiments.kinds``). A field whose registry is not here (the
+#: model used without ``experiments``) is checked against its own choices only.
+KINDS: dict[str, Mapping[str, Any]] = {"instrument": REGISTRY}
+
+
+def register_kinds(name: str, registry: Mapping[str, Any]) -> None:
+    """Make ``registry`` the names that fields declared with ``param(kinds=name)`` may take."""
+    KINDS[name] = registry
 
 
 def choices_of(meta: dict) -> tuple | None:
@@ -92,7 +103,7 @@ def _check_experiment(cfg: Any) -> None:
     if not SAFE_NAME.match(ex.name):
         raise ConfigError(f"experiment.name={ex.name!r} is not allowed; expected one folder name of letters, "
                           "digits, '.', '-' or '_' (no '/', not starting with '.', at most 100 characters)")
-    if ex.name in EXPERIMENTS and ex.name != ex.kind:
+    if ex.name in KINDS.get("experiment", ()) and ex.name != ex.kind:
         raise ConfigError(f"experiment.kind={ex.kind!r} with experiment.name={ex.name!r} (the {ex.name} experiment's "
                           f"name); allowed: select the experiment with experiment={ex.kind}, or set "
                           "experiment.name as well")

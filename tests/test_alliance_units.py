@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import AllianceModel, alliance_types, metrics, trust
+from sim.alliance_params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
 from sim.alliance_table import CAUSE, mean_over_partners, seat_all, seat_any, seat_max, seat_min, seat_sum
 from sim.matching import serve_in_order
-from sim.params import AllianceTypesConfig, BehaviourConfig, StructureConfig, TrustConfig
 from tests.conftest import small_config
 
 TC, BC, SC, TYC = TrustConfig(), BehaviourConfig(), StructureConfig(), AllianceTypesConfig()

@@ -5,7 +5,7 @@ config the way Hydra applies a value override (``OmegaConf.update`` after
 Hydra's own override parser), then runs the same checks as ``load_config``
 (``sim.config.check``): fast enough to try hundreds of inputs. The second
 sends a smaller sample through the real preflight of the command line
-(``experiments.run.plan``: parser, raw-value checks, composition, memory).
+(``experiments.runtime.preflight.plan``: parser, raw-value checks, composition, memory).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments import run
+from experiments.runtime import preflight
 from sim import ConfigError, check, load_config
 from sim.config import config_error_line
 from sim.params import Config, PolicyConfig
@@ -76,7 +76,7 @@ def base():
 
 def apply_override(base, override: str):
     """Parse ``override`` as the command line does and apply it as Hydra applies a value override; check it."""
-    (choices,) = run._choices([override])  # Hydra's parser and the raw-value checks of the preflight
+    (choices,) = preflight.override_choices([override])  # Hydra's parser and the raw-value checks of the preflight
     cfg = copy.deepcopy(base)
     for line in choices:
         from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -155,7 +155,7 @@ def test_bad_values_through_the_real_preflight_never_raise_anything_else(case):
     override = f"{path}={value}"
     TALLY["tried"] += 1
     try:
-        run.plan([f"policy={POLICY}", override])
+        preflight.plan([f"policy={POLICY}", override])
         outcome = None
     except Exception as err:
         outcome = err

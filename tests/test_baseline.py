@@ -22,7 +22,7 @@ def baseline() -> dict:
 
 def test_baseline_covers_every_experiment_kind_and_a_plain_model_run(baseline):
     """Every experiment kind of the registry (and the plain model run) has a case in the baseline."""
-    from experiments.run import EXPERIMENTS
+    from experiments.kinds import EXPERIMENTS
 
     missing = sorted(set(EXPERIMENTS) - set(baseline))
     assert not missing and "model" in baseline, f"expected a baseline case per experiment kind, missing {missing}"

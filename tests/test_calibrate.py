@@ -15,7 +15,8 @@ from experiments.kinds import calibrate
 from experiments.replication import exploratory
 from sim import load_config
 from sim.config import check
-from sim.params import ConfigError, FirmsConfig
+from sim.params import FirmsConfig
+from sim.schema import ConfigError
 
 #: Two survival targets, two free parameters, 150 firms, seeds 0-1, one process.
 SHRUNKEN = ("experiment=calibrate", "firms.n_firms=150", "experiment.n_seeds=2", "experiment.workers=1",

@@ -232,7 +232,7 @@ def test_an_unwritable_results_root_is_one_line(tmp_path, capsys):
 def test_more_workers_than_cores_is_capped_with_a_warning(capsys):
     """experiment.workers above the machine's cores is accepted with one warning naming the cap."""
     from experiments.replication.compare import available_cores, n_workers
-    from experiments.run import plan
+    from experiments.runtime.preflight import plan
     plan(["experiment=uplift", "experiment.workers=1000"])
     assert "experiment.workers=1000 is more than" in capsys.readouterr().err, "expected a warning line"
     assert n_workers(1000) == available_cores(), "expected the worker count capped at the cores"

@@ -13,8 +13,8 @@ import yaml
 from omegaconf import OmegaConf
 
 from sim import load_config
+from sim.alliance_params import AlliancesConfig
 from sim.config import CONFIG_DIR
-from sim.params import AlliancesConfig
 
 ALLIANCES_YAML = CONFIG_DIR / "alliances" / "default.yaml"
 

@@ -1,6 +1,6 @@
 """Every experiment file runs, shrunken, through the real code path; the uplift estimator passes known cases.
 
-Known cases run the uplift experiment end to end (``experiments.run.EXPERIMENTS``,
+Known cases run the uplift experiment end to end (``experiments.kinds.EXPERIMENTS``,
 run folder and all) on the fixed seed list ``tests.conftest.SEEDS`` and read its
 replications table back, so they test the estimator, the pairing of arms on
 common random numbers and the files together.
@@ -16,10 +16,9 @@ import pandas as pd
 import pytest
 
 from experiments.collect import outcome_columns
-from experiments.run import EXPERIMENTS
+from experiments.kinds import EXPERIMENTS, Outputs, module
 from sim import load_config
 from sim.config import CONFIG_DIR, check
-from sim.policies import REGISTRY
 from tests.conftest import SEEDS
 
 EXPERIMENT_FILES = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -42,25 +41,6 @@ SHRINK_EXTRA = {
     "sensitivity": ("experiment.n_samples=2", "experiment.uncertainties=[firms.mean_margin,firms.p_closure]"),
     "sensitivity_sobol": ("experiment.n_samples=2", "experiment.n_seeds=1",
                           "experiment.uncertainties=[firms.mean_margin,firms.p_closure]"),
-}
-
-#: Per experiment kind: its markdown report, its main table and the summary keys that must be finite.
-OUTPUTS = {
-    "single": (None, "series", ["mean_monthly_revenue", "revenue_per_initial_firm", "survival_12m", "survival_60m",
-                                "firm_years"]),
-    "uplift": ("report.md", "replications", [f"{k}{s}" for k in ("uplift_revenue", "survival_effect_60m", "naive_gap",
-                                                                 "selection_bias") for s in ("", "_lo", "_hi")]),
-    "uplift_frontier": ("report.md", "frontier", ["max_effect_on_allied_mean", "max_effect_lower_bound"]),
-    "compatibility_vs_contracts": ("report.md", "effects", [f"{lever}_{k}" for lever in ("compatibility_planning",
-                                                                                         "contracts")
-                                                            for k in ("uplift_revenue", "alliance_end_share_60m")]),
-    "policy_compare": ("policy_brief.md", "instruments", [f"instruments.{kind}.{k}" for kind in REGISTRY
-                                                          for k in ("public_cost", "extra_firm_years",
-                                                                    "extra_revenue")]),
-    "validate": ("validation.md", "validation", [f"targets.{t}.{k}" for t in ("survival_12m", "crisis_mortality_17m")
-                                                 for k in ("model", "ci_lo", "ci_hi")]),
-    "calibrate": ("calibration.md", "fit", ["best_loss", "fit.survival_12m.model", "fit.survival_60m.model"]),
-    "sensitivity": ("sensitivity.md", "indices", ["n_points", "n_runs"]),
 }
 
 #: Experiment files whose headline outcomes differ from their kind's (their arms have names of their own).
@@ -91,10 +71,10 @@ def run_uplift(tmp_path, *overrides: str) -> tuple[dict, pd.DataFrame]:
     return json.loads((tmp_path / "summary.json").read_text()), table
 
 
-def test_every_experiment_kind_has_headlines_to_check():
-    """Each experiment kind of the registry has its report and headline outcomes listed here."""
-    missing = set(EXPERIMENTS) - set(OUTPUTS)
-    assert not missing, f"add the report, main table and headline outcomes of {sorted(missing)} to OUTPUTS"
+def test_every_experiment_kind_declares_its_outputs():
+    """Each experiment kind's module says what it writes (``OUTPUTS``: report, main table, headline numbers)."""
+    missing = [kind for kind in EXPERIMENTS if not isinstance(getattr(module(kind), "OUTPUTS", None), Outputs)]
+    assert not missing, f"expected OUTPUTS = Outputs(...) in the modules of {missing}"
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +96,9 @@ def test_experiment_file_runs_shrunken_and_writes_finite_results(name, shrunken_
     """The file composes, runs through EXPERIMENTS[kind] and writes its report, tables, figures and finite numbers."""
     cfg, tmp_path, returned = shrunken_run(name)
     kind = cfg.experiment.kind
-    report_name, main_table, headlines = OUTPUTS[kind]
-    headlines = HEADLINES_BY_FILE.get(name, headlines)
+    outputs = module(kind).OUTPUTS
+    report_name, main_table = outputs.report, outputs.table
+    headlines = HEADLINES_BY_FILE.get(name, outputs.headlines)
 
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "completed", f"{name}: expected status completed, got {manifest}"

@@ -72,7 +72,8 @@ def test_the_graph_sees_the_imports_it_must(import_graph):
     assert "sim.params" in import_graph["sim.policies.base"], "expected sim.policies.base -> sim.params"
     assert "sim.metrics" in import_graph["experiments.replication.compare"], (
         "expected 'from sim import metrics' as an edge")
-    assert "sim.validation" in import_graph["experiments.run"], "expected the import inside jobs_of as an edge"
+    assert "experiments.collect" in import_graph["experiments.run"], (
+        "expected the import inside finish_sweep as an edge")
     assert len(import_graph) > 40, f"expected every module of {PACKAGES}, found {len(import_graph)}"
 
 
@@ -89,3 +90,16 @@ def test_the_schema_imports_no_policy_or_experiment_module(import_graph):
     banned = {m for m in import_graph if m.startswith(("sim.policies", "experiments", "sim.validation"))}
     assert not import_graph["sim.params"] & banned, (
         f"expected sim.params to import none of these, got {sorted(import_graph['sim.params'] & banned)}")
+
+
+def test_the_model_imports_no_experiment_module(import_graph):
+    """sim/ and agents/ never import experiments/, by an import statement or by a module name handed to importlib:
+    the model does not depend on its entry points (experiment kinds add themselves to the schema's registries)."""
+    model = {m: deps for m, deps in import_graph.items() if m.split(".")[0] in ("sim", "agents")}
+    offenders = {m: sorted(d for d in deps if d.split(".")[0] == "experiments") for m, deps in model.items()}
+    offenders = {m: deps for m, deps in offenders.items() if deps}
+    assert not offenders, f"expected no import of experiments from sim/ or agents/, got {offenders}"
+    files = module_files()
+    by_name = [m for m in model if any(f'{call}("experiments' in files[m].read_text()
+                                       for call in ("import_module", "__import__"))]
+    assert not by_name, f"expected no importlib loading of experiments from sim/ or agents/, got {by_name}"

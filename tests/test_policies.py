@@ -49,7 +49,7 @@ def test_registry_covers_every_instrument_kind_and_config_file():
 TOY_INSTRUMENT = """
 from dataclasses import dataclass
 
-from sim.params import param
+from sim.schema import param
 from sim.policies.base import Policy
 
 

@@ -315,7 +315,7 @@ def test_budget_curve_reruns_every_arm_at_each_budget_on_the_same_seeds(tmp_path
     assert (low["public_cost"] <= 20000.0 * (1 + 1e-9)).all(), f"expected spending within the smaller cap: {low}"
     brief = (tmp_path / "policy_brief.md").read_text()
     assert "## Response to the budget" in brief and (tmp_path / "figures" / "budget_response.png").is_file()
-    with pytest.raises(sim.params.ConfigError) as err:
+    with pytest.raises(sim.ConfigError) as err:
         load_config("experiment=policy_compare", "experiment.budget_mode=equal_spend", "experiment.budget_curve=[1e5]")
     assert "experiment.budget_curve" in str(err.value) and "\n" not in str(err.value)
 
@@ -328,7 +328,7 @@ def test_budget_curve_reruns_every_arm_at_each_budget_on_the_same_seeds(tmp_path
 def test_a_bad_policy_compare_setting_stops_with_one_line(override, name):
     """A bad budget mode, an unknown instrument in an arm, or a crisis-relative window without a crisis: one
     line naming the parameter."""
-    with pytest.raises(sim.params.ConfigError) as err:
+    with pytest.raises(sim.ConfigError) as err:
         load_config("experiment=policy_compare", override)
     assert name in str(err.value) and "\n" not in str(err.value), f"expected one line naming {name}: {err.value}"
 

@@ -19,17 +19,13 @@ import pandas as pd
 import pytest
 
 from experiments import collect, run
+from experiments.kinds import EXPERIMENTS
 from experiments.replication.compare import ArmResult
+from experiments.runtime import preflight
 from sim import check, load_config
-from sim.io import (
-    ReplicationStore,
-    RunFolder,
-    RunFolderError,
-    atomic_write,
-    create_unique_folder,
-    effective_status,
-    write_json,
-)
+from sim.files import atomic_write, write_json
+from sim.io import ReplicationStore, RunFolder, RunFolderError, create_unique_folder
+from sim.supervision import effective_status
 
 TINY = ("firms.n_firms=30", "months=3")
 
@@ -210,7 +206,7 @@ KIND_ARGS = {
 def test_every_experiment_kind_records_failed_with_a_one_line_reason(kind, tmp_path, monkeypatch):
     """When every model run crashes, each kind ends 'failed' with a one-line error (never 'running') and counts
     no seed as done."""
-    assert set(KIND_ARGS) == set(run.EXPERIMENTS), "expected a case for every experiment kind"
+    assert set(KIND_ARGS) == set(EXPERIMENTS), "expected a case for every experiment kind"
     cfg = check(load_config(*KIND_ARGS[kind], "firms.n_firms=30", "experiment.n_seeds=2", "experiment.workers=1",
                             "experiment.progress=false", *(() if kind == "policy_compare" else ("months=3",))))
 
@@ -253,10 +249,11 @@ def test_counts_report_only_the_seeds_that_succeeded(tmp_path, monkeypatch):
 def test_a_sweep_file_with_callbacks_or_another_launcher_is_refused():
     """Code-loading settings are refused from a sweep file's composed Hydra node as well."""
     from omegaconf import OmegaConf
-    good = {"callbacks": {}, "launcher": {"_target_": run.LAUNCHERS[1]}, "sweeper": {"_target_": run.SWEEPERS[0]}}
-    run.check_hydra_node(OmegaConf.create(good))
+    good = {"callbacks": {}, "launcher": {"_target_": preflight.LAUNCHERS[1]},
+            "sweeper": {"_target_": preflight.SWEEPERS[0]}}
+    preflight.check_hydra_node(OmegaConf.create(good))
     for bad, named in (({"callbacks": {"x": {"_target_": "builtins.open"}}}, "hydra.callbacks"),
                        ({"launcher": {"_target_": "os.system"}}, "hydra.launcher"),
                        ({"sweeper": {"_target_": "my.Sweeper"}}, "hydra.sweeper")):
         with pytest.raises(run.ConfigError, match=named):
-            run.check_hydra_node(OmegaConf.create(good | bad))
+            preflight.check_hydra_node(OmegaConf.create(good | bad))

@@ -17,9 +17,9 @@ from experiments.kinds.uplift import ARMS, paired_table
 from experiments.replication.compare import paired_jobs, run_jobs, with_overrides
 from sim import load_config
 from sim.config import check
-from sim.io import RESUME_ENV
 from sim.model import AllianceModel
-from sim.params import ConfigError
+from sim.schema import ConfigError
+from sim.supervision import RESUME_ENV
 
 #: 100 firms, 60 months, seeds 0-1, one process; the crisis depth is inert (no crisis in the baseline).
 SHRUNKEN = ("experiment=sensitivity", "firms.n_firms=100", "months=60", "experiment.n_seeds=2",

@@ -24,7 +24,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from experiments import collect
-from experiments.run import preflight
+from experiments.runtime.preflight import preflight
 from sim import ConfigError, load_config
 from sim.config import CONFIG_DIR
 from sim.params import register_schema
@@ -101,7 +101,7 @@ def test_sweep_file_sweeps_its_experiment_and_names_no_launcher(name):
 def test_every_grid_point_of_a_sweep_file_is_a_valid_configuration(name):
     """Each combination of the file's swept values composes and passes the schema's ranges.
 
-    The preflight of experiments.run validates the command line, not the
+    The preflight of experiments.run (experiments.runtime.preflight) validates the command line, not the
     values inside a sweep file, so a bad value there would only fail its job.
     """
     grid = swept_values(name)

@@ -24,7 +24,7 @@ from experiments.kinds import validate
 from sim import load_config
 from sim.alliance_table import CAUSE
 from sim.config import check
-from sim.params import ConfigError
+from sim.schema import ConfigError
 from tests.conftest import run_cli
 
 #: A shrunken validation: two survival targets, 300 firms, seeds 0 and 1, one process.

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
-from sim.io import atomic_write
+from sim.files import atomic_write
 
 
 def _save(fig, path: Path) -> Path:

@@ -36,7 +36,7 @@ from sim import metrics
 from sim.alliance_table import END_CAUSES
 from sim.config import CONFIG_DIR
 from sim.model import AllianceModel
-from sim.params import ConfigError
+from sim.schema import ConfigError
 
 TARGET_DIR = CONFIG_DIR / "targets"
 ROLES = ("calibration", "validation")

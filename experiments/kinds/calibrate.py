@@ -47,14 +47,18 @@ from omegaconf import OmegaConf
 
 from experiments.analysis import plots
 from experiments.analysis.targets import Target, load_targets, loss, measure_run, target_jobs
-from experiments.kinds import EXPERIMENTS
+from experiments.kinds import EXPERIMENTS, Outputs
 from experiments.kinds.validate import fit_table, report_table, seed_list
 from experiments.replication import exploratory
 from experiments.replication.compare import run_jobs, with_overrides
 from experiments.replication.exploratory import Factor
 from sim.config import CONFIG_DIR
-from sim.io import RunFolder, atomic_write, write_json
-from sim.params import ConfigError
+from sim.files import atomic_write, write_json
+from sim.io import RunFolder
+from sim.schema import ConfigError
+
+#: The calibration report, the fit at the best trial and its loss.
+OUTPUTS = Outputs("calibration.md", "fit", ("best_loss", "fit.survival_12m.model", "fit.survival_60m.model"))
 
 try:
     import optuna

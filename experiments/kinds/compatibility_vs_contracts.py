@@ -23,9 +23,15 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis import plots
+from experiments.kinds import Outputs
 from experiments.kinds.uplift import paired_table
 from experiments.replication.compare import mean_ci, paired_jobs, run_jobs
-from sim.io import RunFolder, atomic_write
+from sim.files import atomic_write
+from sim.io import RunFolder
+
+#: The report, one row per lever and outcome, and each lever's effects.
+OUTPUTS = Outputs("report.md", "effects", tuple(f"{lever}_{k}" for lever in ("compatibility_planning", "contracts")
+                                                for k in ("uplift_revenue", "alliance_end_share_60m")))
 
 OUTCOMES = {"alliance_end_share_60m": "share of alliances ending within 60 months",
             "alliance_median_duration_months": "median alliance duration (months)",
@@ -47,6 +53,11 @@ def lever_arms(cfg: Any, step: float) -> dict[str, dict]:
             "alliances.structure.control_intensity": a.structure.control_intensity * up},
         "no_alliances": {"alliances.enabled": False},
     }
+
+
+def model_runs(cfg: Any) -> int:
+    """Every lever arm on every seed."""
+    return len(lever_arms(cfg, cfg.experiment.lever_step)) * cfg.experiment.n_seeds
 
 
 def run(cfg: Any, out_dir: Path) -> dict:

@@ -53,14 +53,20 @@ import pandas as pd
 
 from experiments.analysis import plots
 from experiments.analysis.targets import measured_summary
+from experiments.kinds import Outputs
 from experiments.kinds.uplift import ARMS, paired_table
 from experiments.replication import exploratory
 from experiments.replication.compare import ArmResult, FirmMonths, run_jobs, with_overrides
 from experiments.replication.exploratory import Factor
 from sim.config import check, load_config
-from sim.io import RunFolder, atomic_write
+from sim.files import atomic_write
+from sim.io import RunFolder
 from sim.model import AllianceModel
-from sim.params import ConfigError, PolicyConfig
+from sim.params import PolicyConfig
+from sim.schema import ConfigError
+
+#: The sensitivity report, the indices and how many points and runs made them.
+OUTPUTS = Outputs("sensitivity.md", "indices", ("n_points", "n_runs"))
 
 try:
     from SALib.analyze import morris as morris_analyze

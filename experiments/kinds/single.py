@@ -5,8 +5,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from experiments.kinds import Outputs
 from sim.io import RunFolder
 from sim.model import AllianceModel
+
+#: What a single run writes: no report; its monthly series and headline outcomes.
+OUTPUTS = Outputs(None, "series", ("mean_monthly_revenue", "revenue_per_initial_firm", "survival_12m", "survival_60m",
+                                   "firm_years"))
+
+#: One model run in this process: no seeds, no workers.
+REPLICATED = False
+
+
+def model_runs(cfg) -> int:
+    """One model run."""
+    return 1
 
 
 def run(cfg, out_dir: Path) -> dict:

@@ -19,11 +19,23 @@ import pandas as pd
 from scipy import stats
 
 from experiments.analysis import plots, survival
+from experiments.kinds import Outputs
 from experiments.replication import counterfactuals
 from experiments.replication.compare import ArmResult, mean_ci, paired_jobs, run_jobs
-from sim.io import RunFolder, atomic_write
+from sim.files import atomic_write
+from sim.io import RunFolder
+
+#: The report, the per-seed table and the headline estimates with their 95% CIs.
+OUTPUTS = Outputs("report.md", "replications", tuple(f"{k}{s}" for k in ("uplift_revenue", "survival_effect_60m",
+                                                                          "naive_gap", "selection_bias")
+                                                      for s in ("", "_lo", "_hi")))
 
 ARMS = {"alliances": {"alliances.enabled": True}, "no_alliances": {"alliances.enabled": False}}
+
+
+def model_runs(cfg: Any) -> int:
+    """Both worlds on every seed."""
+    return len(ARMS) * cfg.experiment.n_seeds
 ARM_LABELS = {"alliances": "alliances on", "no_alliances": "alliances off"}
 
 

@@ -20,16 +20,29 @@ from typing import Any
 import pandas as pd
 
 from experiments.analysis import plots
+from experiments.kinds import Outputs
 from experiments.kinds.uplift import paired_table
 from experiments.replication.compare import mean_ci, run_jobs, with_overrides
-from sim.io import RunFolder, atomic_write
+from sim.files import atomic_write
+from sim.io import RunFolder
 from sim.validation import parse_grid
+
+#: The report, one row per grid point and where the effect on the allied peaks.
+OUTPUTS = Outputs("report.md", "frontier", ("max_effect_on_allied_mean", "max_effect_lower_bound"))
 
 
 def grid_points(grid: dict) -> list[dict]:
     """Every combination of the grid's values (path -> values), as dotted-path override dicts."""
     keys = list(grid)
     return [dict(zip(keys, values)) for values in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def model_runs(cfg: Any) -> int:
+    """The no-alliance world and every point of the grid on every seed."""
+    points = 1
+    for values in parse_grid(cfg.experiment.grid).values():
+        points *= len(values)
+    return (1 + points) * cfg.experiment.n_seeds
 
 
 def run(cfg: Any, out_dir: Path) -> dict:

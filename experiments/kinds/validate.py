@@ -33,10 +33,17 @@ from experiments.analysis.targets import (
     per_seed_values,
     target_jobs,
 )
+from experiments.kinds import Outputs
 from experiments.kinds.uplift import seed_lifetimes
 from experiments.replication.compare import run_jobs
 from sim.alliance_table import END_CAUSES
-from sim.io import RunFolder, atomic_write
+from sim.files import atomic_write
+from sim.io import RunFolder
+
+#: The validation report, one row per target, and the model's value of the first targets with its CI.
+OUTPUTS = Outputs("validation.md", "validation", tuple(f"targets.{t}.{k}" for t in ("survival_12m",
+                                                                                     "crisis_mortality_17m")
+                                                       for k in ("model", "ci_lo", "ci_hi")))
 
 
 def seed_list(cfg: Any) -> list[int]:

@@ -16,7 +16,8 @@ from omegaconf import OmegaConf
 
 from experiments.replication.compare import with_overrides
 from sim.config import CONFIG_DIR
-from sim.params import Config, ConfigError
+from sim.params import Config
+from sim.schema import ConfigError
 
 EXPLORATORY_DIR = CONFIG_DIR / "exploratory"
 

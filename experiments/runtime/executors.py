@@ -22,7 +22,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from sim.io import results_root
-from sim.params import ConfigError
+from sim.schema import ConfigError
 
 
 def _run_chunk(fn: Callable[[Any], Any], chunk: Sequence[Any]) -> list:

@@ -18,7 +18,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from sim.config import CONFIG_DIR, config_error_line
-from sim.params import ConfigError, register_schema
+from sim.params import register_schema
+from sim.schema import ConfigError
 
 #: Launchers that need hydra-submitit-launcher (the ``cluster`` extra).
 SUBMITIT_LAUNCHERS = ("submitit_local", "submitit_slurm", "slurm")

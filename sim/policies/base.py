@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sim.field_checks import check_fields
-from sim.params import ConfigError, PolicyConfig
+from sim.params import PolicyConfig
+from sim.schema import ConfigError
 
 
 class Policy:

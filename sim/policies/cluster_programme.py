@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.alliance_types import ALLIANCE_TYPES, TYPE
-from sim.params import param
 from sim.policies.base import Policy
+from sim.schema import param
 
 
 @dataclass

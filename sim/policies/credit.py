@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import learning
-from sim.params import param
 from sim.policies.base import Policy
+from sim.schema import param
 
 
 @dataclass

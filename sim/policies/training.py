@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params import param
 from sim.policies.base import Policy
+from sim.schema import param
 
 
 @dataclass
