@@ -6,6 +6,7 @@ import contextlib
 import io
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,7 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 #: these, a stale entry costs time and nothing else.
 LONGEST_MODULES = ("test_resume", "test_sweeps", "test_baseline", "test_notebooks", "test_firm_dynamics",
                    "test_experiments", "test_policies", "test_policy_compare", "test_cluster", "test_sensitivity",
-                   "test_app_browser",
+                   "test_app_browser", "test_drop_in", "test_howto",
                    "test_calibrate", "test_config_errors", "test_install", "test_numbers", "test_counterfactuals",
                    "test_validate")
 
@@ -49,6 +50,31 @@ def pytest_collection_modifyitems(items):
     """Collect the modules of LONGEST_MODULES first, in its order; tests keep their order within a module."""
     rank = {name: k for k, name in enumerate(LONGEST_MODULES)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+
+
+#: What a copy of the checkout holds (code, configs and docs; not tests, results or the environment).
+COPIED = ("sim", "agents", "experiments", "configs", "docs", "pyproject.toml")
+
+
+def copy_checkout(root: Path, names: tuple[str, ...] = COPIED) -> Path:
+    """Copy the checkout's ``names`` (code, configs and docs) into ``root``; commands run there with
+    :func:`run_in` see the copy."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            shutil.copy(source, root / name)
+    return root
+
+
+def run_in(root: Path, *args: str, timeout: float = 180) -> str:
+    """Run ``python *args`` in the copy ``root`` (its packages first); return stdout, failing on a non-zero exit."""
+    env = dict(os.environ, PYTHONPATH=str(root), MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"expected {' '.join(args)[:200]} to succeed in the copy, got:\n{done.stderr[-3000:]}"
+    return done.stdout
 
 
 def small_config(*overrides: str, n: int = SMALL_N, months: int = SMALL_MONTHS, seed: int = 0):

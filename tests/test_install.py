@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import site
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_checkout
 
 #: What a wheel is built from: the files pyproject.toml packages.
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "sim", "agents", "experiments", "configs")
@@ -31,14 +30,7 @@ SOURCES = ("pyproject.toml", "README.md", "LICENSE", "sim", "agents", "experimen
 def installed(tmp_path_factory):
     """A venv with the wheel installed; returns its bin folder."""
     root = tmp_path_factory.mktemp("install")
-    src = root / "src"
-    src.mkdir()
-    for name in SOURCES:
-        path = PROJECT_ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(path, src / name)
+    src = copy_checkout(root / "src", SOURCES)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     built = subprocess.run([*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(src)],
                            capture_output=True, text=True, timeout=300)

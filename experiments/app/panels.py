@@ -15,12 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.app.model import AppModel
+from sim import alliance_types
 from sim.alliance_table import END_CAUSES
-from sim.alliance_types import ALLIANCE_TYPES
 
-#: Sector node colours and alliance-type edge colours (colour-blind safe, Okabe-Ito).
+#: Sector node colours (colour-blind safe, Okabe-Ito); each alliance type carries its own edge colour.
 SECTOR_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-TYPE_COLOURS = dict(zip(ALLIANCE_TYPES, ("#D55E00", "#7B3294", "#1B7837"), strict=True))
 WITH, WITHOUT, AHEAD, BEHIND = "#0072B2", "#7F7F7F", "rgba(0,158,115,0.35)", "rgba(213,94,0,0.35)"
 
 #: INEGI's share of a birth cohort still operating after 1 and 5 years (cohorts 1989-2009).
@@ -140,14 +139,14 @@ def network_option(model: AppModel) -> dict:
         active = table.active_rows()
         place = np.full((t.n, 2), np.nan)
         place[rows] = xy
-        for code, kind in enumerate(ALLIANCE_TYPES):
-            members = table.members[active[table.kind[active] == code]]
+        for kind in alliance_types.REGISTRY.values():
+            members = table.members[active[table.kind[active] == kind.code]]
             ends = [[place[seats[0]].tolist(), place[other].tolist()]
                     for seats in members for other in seats[1:] if other >= 0 and t.alive[seats[0]] and t.alive[other]]
             n_ties += len(ends)
-            series.append({"name": f"{kind} tie", "type": "lines", "coordinateSystem": "cartesian2d",
+            series.append({"name": f"{kind.name} tie", "type": "lines", "coordinateSystem": "cartesian2d",
                            "polyline": False, "silent": True, "z": 2, "data": [{"coords": c} for c in ends],
-                           "lineStyle": {"color": TYPE_COLOURS[kind], "width": 1.6, "opacity": 0.9}})
+                           "lineStyle": {"color": kind.colour, "width": 1.6, "opacity": 0.9}})
     hidden = {"type": "value", "show": False, "min": -3.4, "max": 3.4}
     return {"animation": False,
             "title": {"text": f"Alliance network, month {model.month}",

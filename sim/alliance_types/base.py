@@ -20,9 +20,11 @@ class AllianceType:
         code: its index in the registry (set by the registry; stored in ``AllianceTable.kind``).
         local: partners come from the seeker's own local market (sector x locality).
         joinable: a running alliance of this type with a free seat accepts new members (groups).
+        colour: how views draw it (a CSS colour; the three types use the colour-blind safe Okabe-Ito set).
     """
 
     name: str = ""
+    colour: str = "#7F7F7F"
     order: int = -1
     code: int = -1
     local: bool = False

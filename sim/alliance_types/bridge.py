@@ -18,6 +18,7 @@ class Bridge(AllianceType):
     """Access to the partner's (foreign) market."""
 
     name = "bridge"
+    colour = "#7B3294"
     order = 1
 
     def need(self, gaps: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ class Cluster(AllianceType):
     """Shared purchasing among neighbours in one sector."""
 
     name = "cluster"
+    colour = "#D55E00"
     order = 0
     local = True
     joinable = True

@@ -19,6 +19,7 @@ class Innovation(AllianceType):
     """Joint learning with a knowledge partner."""
 
     name = "innovation"
+    colour = "#1B7837"
     order = 2
 
     def need(self, gaps: np.ndarray) -> np.ndarray:
