@@ -88,3 +88,33 @@ def test_readme_test_command_is_the_one_ci_runs():
     assert block, "expected a bash block after 'Run the tests' in the README"
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert block.group(1).strip() == ci, f"README runs {block.group(1)!r}, .ci/run runs {ci!r}"
+
+
+def readme_layout() -> str:
+    """The code block under the README's "## Layout" heading."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"^## Layout\n+```\n(.*?)^```", readme, flags=re.M | re.S)
+    assert block, "expected a code block under '## Layout' in the README"
+    return block.group(1)
+
+
+def test_readme_layout_names_every_top_folder_and_every_subpackage():
+    """The README's map keeps up with the tree: every top-level folder of the checkout, every subpackage of sim/
+    and experiments/ and every module at the top of experiments/ (its commands) is named, and every folder the
+    map names exists."""
+    layout = readme_layout()
+    top = {line.split()[0] for line in layout.splitlines() if line[:1].strip()}
+    tracked = {p.name + "/" for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+               and p.name not in ("site", "build") and not p.name.endswith(".egg-info")}
+    assert top >= tracked, f"expected the layout to list every top-level folder, missing {sorted(tracked - top)}"
+    assert all((ROOT / name).is_dir() for name in top), f"expected every listed folder to exist: {sorted(top)}"
+    indented = set(re.findall(r"^  (\S+/)", layout, flags=re.M))  # experiments/'s roles, one line each
+    for package in ("sim", "experiments"):
+        subpackages = {p.parent.name + "/" for p in (ROOT / package).glob("*/__init__.py")}
+        missing = {s for s in subpackages if s not in layout}
+        assert not missing, f"expected the layout to name every subpackage of {package}/, missing {sorted(missing)}"
+    for name in indented:
+        assert (ROOT / "experiments" / name).is_dir(), f"the layout lists experiments/{name}, which does not exist"
+    commands = {p.name for p in (ROOT / "experiments").glob("*.py") if p.name != "__init__.py"}
+    unnamed = {c for c in commands if c not in layout}
+    assert not unnamed, f"expected the layout to name every module at the top of experiments/, missing {unnamed}"
