@@ -8,8 +8,8 @@ import pytest
 
 ema_workbench = pytest.importorskip("ema_workbench")
 
-from experiments import exploratory  # noqa: E402
 from experiments.kinds.sensitivity import OUTCOMES  # noqa: E402
+from experiments.replication import exploratory  # noqa: E402
 from experiments.runtime.ema import ema_model, ema_name  # noqa: E402
 
 #: A tiny world: 60 firms over 60 months, one seed per experiment.
