@@ -57,7 +57,7 @@ CASES: dict[str, tuple[str, ...]] = {
 
 #: A plain model run (no run folder) with every instrument on, inside a crisis: the step itself.
 MODEL_RUN = ("firms.n_firms=300", "months=48", "seed=5", "scenario=crisis", "market.crisis.start_month=20",
-             "policy=[formation_grant,matchmaking,training,credit,cluster_programme]")
+             "policy=[formation_grant,matchmaking,training,credit,cluster_programme,cash_grant]")
 
 #: Summary keys that depend on the machine or the clock, not on the model.
 VOLATILE = ("wall_seconds", "run_folder", "elapsed_seconds", "seconds")
