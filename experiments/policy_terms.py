@@ -23,6 +23,7 @@ LABELS = {
     "training": "Alliance-management training",
     "credit": "Credit line",
     "cluster_programme": "Cluster programme",
+    "cash_grant": "Cash grant",
 }
 
 #: Ledger columns of one arm's payments in a run folder (``ledger.parquet``), ``seed`` and ``arm`` first.

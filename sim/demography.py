@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import learning, local_markets
+from sim import capital, learning, local_markets
 from sim.population import MAX_WORKERS, RESOURCE_DIMENSIONS, FirmTable
 from sim.rng import Stream
 
@@ -74,6 +74,8 @@ def draw_founding_traits(table: FirmTable, rows: np.ndarray, fc, month: int, dra
     beta = fc.revenue_size_elasticity
     table.worker_cost[rows] = np.minimum(beta * (1.0 - c) * base / (1.0 + workers),
                                          table.fixed_cost[rows] / np.maximum(workers, 1))
+    table.capital[rows] = table.founding_capital[rows] = capital.founding_capital(base, z("capital"), fc)
+    table.capital_factor[rows] = 1.0
     cash_months = fc.median_initial_cash_months * np.exp(fc.sd_log_initial_cash * z("cash"))
     table.cash[rows] = cash_months * table.fixed_cost[rows]
     vol_factor = np.asarray(fc.sector_volatility_factor, dtype=float)[sector]

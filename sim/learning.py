@@ -72,11 +72,21 @@ def belief_sd(table: FirmTable, rows: np.ndarray) -> np.ndarray:
     return 1.0 / np.sqrt(table.belief_precision[rows])
 
 
+def expected_revenue(table: FirmTable, rows: np.ndarray, option_sd: float = 0.0) -> np.ndarray:
+    """Monthly revenue each row expects at normal demand, its belief ``option_sd`` sd above its mean.
+
+    Known multipliers count: alliances' productivity and market access, last month's local-market
+    factor and the firm's capital (``sim.capital``).
+    """
+    sd = belief_sd(table, rows)
+    return (table.base_revenue[rows] * np.exp(table.belief[rows] + option_sd * sd + 0.5 * sd * sd)
+            * table.productivity[rows] * table.demand_boost[rows] * table.sales_factor[rows]
+            * table.capital_factor[rows])
+
+
 def unviable(table: FirmTable, rows: np.ndarray, option_sd: float) -> np.ndarray:
     """Mask of ``rows`` whose optimistic expected margin at normal demand is negative."""
-    sd = belief_sd(table, rows)
-    expected = (table.base_revenue[rows] * np.exp(table.belief[rows] + option_sd * sd + 0.5 * sd * sd)
-                * table.productivity[rows] * table.demand_boost[rows] * table.sales_factor[rows])
+    expected = expected_revenue(table, rows, option_sd)
     contribution = 1.0 - table.input_cost_share[rows] * table.input_cost_factor[rows]
     return contribution * expected < table.fixed_cost[rows]
 
@@ -85,7 +95,8 @@ def target_workers(table: FirmTable, rows: np.ndarray, elasticity: float) -> np.
     """Profit-maximising workforce for what each row now believes (real-valued, before rounding)."""
     sd = belief_sd(table, rows)
     log_gain = (table.belief[rows] + 0.5 * sd * sd
-                + np.log(table.productivity[rows] * table.demand_boost[rows] * table.sales_factor[rows]))
+                + np.log(table.productivity[rows] * table.demand_boost[rows] * table.sales_factor[rows]
+                         * table.capital_factor[rows]))
     exponent = log_gain / max(1.0 - elasticity, 1e-6)
     return (1.0 + table.founding_workers[rows]) * np.exp(np.minimum(exponent, 10.0)) - 1.0
 

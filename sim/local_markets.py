@@ -54,7 +54,7 @@ def offers(table: FirmTable, rows: np.ndarray, mc, price: np.ndarray | None = No
     if price is None:
         price = price_factor(table, rows, mc.pass_through)
     return (table.base_revenue[rows] * np.exp(table.quality[rows]) * table.productivity[rows]
-            * price ** (-mc.price_elasticity))
+            * table.capital_factor[rows] * price ** (-mc.price_elasticity))
 
 
 class LocalMarkets:

@@ -54,8 +54,8 @@ def type_need(firms: FirmTable, rows: np.ndarray, enabled: list) -> np.ndarray:
 
 def pressure(firms: FirmTable, rows: np.ndarray) -> np.ndarray:
     """Performance pressure, 0-1: how far last month's revenue fell short of what the firm
-    expects to sell (its base revenue, with the productivity it has gained)."""
-    expected = np.maximum(firms.base_revenue[rows] * firms.productivity[rows], 1e-9)
+    expects to sell (its base revenue, with the productivity and the capital it has gained)."""
+    expected = np.maximum(firms.base_revenue[rows] * firms.productivity[rows] * firms.capital_factor[rows], 1e-9)
     return np.clip(1.0 - firms.revenue[rows] / expected, 0.0, 1.0)
 
 

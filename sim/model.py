@@ -149,6 +149,7 @@ class AllianceModel(mesa.Model):
         self.month += 1
         self.firms.transfers[: self.firms.n] = 0.0
         self.firms.formation_subsidy[: self.firms.n] = 0.0
+        self.firms.investment[: self.firms.n] = 0.0
         self._traded = False
         self._births_this_month = 0
         self._deaths_this_month = 0

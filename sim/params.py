@@ -102,6 +102,21 @@ class FirmsConfig:
                                       "cannot cover its costs (option value of learning)")
     cash_target_months: float = param(2.0, 0, 120, "months of fixed cost",
                                       "cash above this buffer is drawn by the owner (calibration lever)")
+    capital_elasticity: float = param(0.3, 0, 0.9, "elasticity",
+                                      "revenue ~ capital^elasticity (diminishing returns; chosen so that a grant "
+                                      "returns about 20%/month to the smallest firms, McKenzie and Woodruff 2008, "
+                                      "and about 5%/month to larger ones, de Mel, McKenzie and Woodruff 2008)")
+    median_capital_months: float = param(0.6, 0.01, 120, "months of revenue",
+                                         "median founding capital (equipment, stock of goods)")
+    sd_log_capital: float = param(0.8, 0, 3, "log units", "spread of founding capital")
+    owner_cost_of_funds_monthly: float = param(0.10, 0, 1, "share/month",
+                                               "return an owner asks of money kept in the business "
+                                               "instead of drawn (no credit: informal rates)")
+    capital_upkeep_monthly: float = param(0.01, 0, 1, "share/month",
+                                          "upkeep of capital bought after founding, added to the fixed cost")
+    share_surplus_reinvested: float = param(0.1, 0, 1, "share",
+                                            "share of the cash surplus above the buffer that the owner puts "
+                                            "into capital while it earns more than its cost of funds")
     median_volatility: float = param(0.30, 0, 3, "log units/month", "median idiosyncratic volatility")
     sd_log_volatility: float = param(0.3, 0, 3, "log units", "spread of idiosyncratic volatility")
     shock_persistence: float = param(0.85, 0, 0.999, "AR(1) coefficient/month",

@@ -22,7 +22,7 @@ def _snapshot(m: AllianceModel) -> dict:
     """Copies of the columns a step changes, for the rows in use."""
     t = m.firms
     return {name: t.view(name).copy() for name in
-            ("alive", "cash", "revenue", "costs", "owner_draw", "transfers", "death_month", "firm_id")}
+            ("alive", "cash", "revenue", "costs", "owner_draw", "investment", "transfers", "death_month", "firm_id")}
 
 
 def _months(m: AllianceModel, months: int):
@@ -43,9 +43,9 @@ def test_cash_change_equals_revenue_minus_costs_minus_draw_plus_transfers(popula
         t = m.firms
         rows = np.flatnonzero(before["alive"])
         delta = t.cash[rows] - before["cash"][rows]
-        flows = t.revenue[rows] - t.costs[rows] - t.owner_draw[rows] + t.transfers[rows]
+        flows = t.revenue[rows] - t.costs[rows] - t.owner_draw[rows] - t.investment[rows] + t.transfers[rows]
         assert np.allclose(delta, flows, rtol=RTOL, atol=1e-6), (
-            f"month {m.month}: expected cash change == revenue - costs - owner_draw + transfers for every "
+            f"month {m.month}: expected cash change == revenue - costs - owner_draw - investment + transfers for every "
             f"firm alive at the start of the month; worst gap {np.max(np.abs(delta - flows)):.6g}")
         assert np.all(t.revenue[rows] > 0), f"month {m.month}: expected every trading firm to book revenue > 0"
         assert np.all(t.owner_draw[rows] >= 0), f"month {m.month}: expected owner drawings >= 0"
@@ -77,9 +77,9 @@ def test_recorded_transfers_enter_cash_once_and_stay_recorded():
             f"month {m.month}: expected the transfers column after the month to hold the transfers "
             f"recorded at trading time")
         delta = t.cash[rows] - before["cash"][rows]
-        flows = t.revenue[rows] - t.costs[rows] - t.owner_draw[rows] + recorded[m.month][rows]
+        flows = t.revenue[rows] - t.costs[rows] - t.owner_draw[rows] - t.investment[rows] + recorded[m.month][rows]
         assert np.allclose(delta, flows, rtol=RTOL, atol=1e-6), (
-            f"month {m.month}: expected cash change == revenue - costs - owner_draw + recorded transfer; "
+            f"month {m.month}: expected cash change == revenue - costs - owner_draw - investment + recorded transfer; "
             f"worst gap {np.max(np.abs(delta - flows)):.6g}")
     assert len(recorded) == 24, "expected the injected transfers in every month"
 

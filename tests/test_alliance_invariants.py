@@ -128,9 +128,9 @@ def check_month(m: AllianceModel, before: dict) -> dict:
     # Cash identity for every firm alive at the start of the month.
     rows = np.flatnonzero(before["alive"])
     delta = firms.cash[rows] - before["cash"][rows]
-    flows = firms.revenue[rows] - firms.costs[rows] - firms.owner_draw[rows] + firms.transfers[rows]
+    flows = firms.revenue[rows] - firms.costs[rows] - firms.owner_draw[rows] - firms.investment[rows] + firms.transfers[rows]
     assert np.allclose(delta, flows, rtol=RTOL, atol=1e-6), (
-        f"{where}: expected cash change == revenue - costs - owner_draw + transfers for every firm alive at "
+        f"{where}: expected cash change == revenue - costs - owner_draw - investment + transfers for every firm alive at "
         f"the start of the month; worst gap {np.max(np.abs(delta - flows)):.6g}")
     return {"active": len(act_rows), "ended": int(ended.sum()), "paid": -paid}
 

@@ -64,7 +64,8 @@ def test_app_model_is_the_command_line_model_for_the_same_settings():
 
 def test_every_policy_choice_builds_and_bad_settings_are_refused():
     """Every instrument in configs/policy/ can be chosen; an empty window or unknown policy is a clear error."""
-    assert set(POLICIES) == {"none", "cluster_programme", "credit", "formation_grant", "matchmaking", "training"}
+    from sim.policies import REGISTRY
+    assert set(POLICIES) == {"none", *REGISTRY}, "expected one choice per instrument kind, besides none"
     for policy in POLICIES:
         m = AppModel(n_firms=100, policy=policy)
         assert list(m.cfg.policies) == ([] if policy == "none" else [policy])
