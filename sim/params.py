@@ -148,7 +148,7 @@ class CrisisConfig:
     start_month: int = param(36, 0, 100_000, "month", "first month of the fall")
     duration_months: int = param(6, 1, 1200, "months", "months at full depth")
     recovery_months: int = param(12, 0, 1200, "months", "linear recovery after the trough")
-    depth: float = param(0.17, 0, 0.99, "share of demand",
+    depth: float = param(0.31, 0, 0.99, "share of demand",
                          "fall in demand at the trough (calibrated: 21% of a mixed-age stock dies in 17 months)")
 
 

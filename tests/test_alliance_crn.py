@@ -84,11 +84,12 @@ def test_unallied_months_trade_identically_in_both_worlds():
     Revenue = base x demand^exposure x exp(theta + shock) x productivity x boost; with no alliance
     history every factor is common to both worlds, as long as firms do not share markets (with
     competition on, allied rivals move customers: that displacement is tested in
-    tests/test_firm_dynamics.py and measured by the uplift's spillover).
+    tests/test_firm_dynamics.py and measured by the uplift's spillover). Owners do not reinvest here: a firm
+    that searched in vain paid fees and so would invest less, a real channel, not a shifted draw.
     """
-    alone = "market.competition_intensity=0"
-    on = AllianceModel.from_config(small_config(alone, n=800, months=60, seed=5))
-    off = AllianceModel.from_config(small_config("alliances.enabled=false", alone, n=800, months=60, seed=5))
+    alone = "market.competition_intensity=0 firms.share_surplus_reinvested=0"
+    on = AllianceModel.from_config(small_config(*alone.split(), n=800, months=60, seed=5))
+    off = AllianceModel.from_config(small_config("alliances.enabled=false", *alone.split(), n=800, months=60, seed=5))
     compared = 0
     for _ in range(60):
         on.step()

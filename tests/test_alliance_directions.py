@@ -98,13 +98,18 @@ def test_stronger_control_detects_more_and_costs_more():
 # ---------------------------------------------------------------- benefit channels
 #: The benefit channels are checked one at a time: without local competition (its own tests are in
 #: tests/test_firm_dynamics.py), so that an allied firm's revenue differs from its off-world twin only
-#: through its own alliance. Revenue is compared per unit of revenue scale (``base_revenue``), which
-#: moves when a firm grows or shrinks (sim.learning), differently in the two worlds.
+#: through its own alliance. Revenue is compared per unit of revenue scale (``base_revenue`` times the
+#: capital factor), which moves when a firm grows or shrinks (sim.learning) or invests (sim.capital),
+#: differently in the two worlds.
 ISOLATED = "market.competition_intensity=0"
 
 
 def _per_scale(m: AllianceModel, rows: np.ndarray) -> np.ndarray:
-    return m.firms.revenue[rows] / m.firms.base_revenue[rows]
+    """Revenue per unit of scale, with the capital factor the month's trade used (``capital_before``:
+    capital bought during the month counts from the next one)."""
+    factor = np.ones(m.firms.n)
+    factor[: len(m.capital_before)] = m.capital_before[: m.firms.n]
+    return m.firms.revenue[rows] / (m.firms.base_revenue[rows] * factor[rows])
 
 
 def _paired(typ: str, seed: int, n: int = N, months: int = MONTHS):
@@ -114,8 +119,9 @@ def _paired(typ: str, seed: int, n: int = N, months: int = MONTHS):
     off = AllianceModel.from_config(small_config("alliances.enabled=false", ISOLATED, n=n, months=months,
                                                  seed=seed))
     for _ in range(months):
-        on.step()
-        off.step()
+        for m in (on, off):
+            m.capital_before = m.firms.capital_factor[: m.firms.n].copy()
+            m.step()
         assert on.firms.n == off.firms.n, "expected the same firm rows in both worlds (same births)"
         yield on, off
 

@@ -97,8 +97,12 @@ class Policy:
         return start <= month < stop
 
     def remaining(self) -> float:
-        """Budget left."""
-        return max(self.cfg.budget - self.spent, 0.0)
+        """Budget left: the budget and what came back to a revolving fund, less what was paid out."""
+        return max(self.cfg.budget + self.recovered() - self.spent, 0.0)
+
+    def recovered(self) -> float:
+        """Money that came back and may be paid out again (0: the budget does not revolve)."""
+        return 0.0
 
     def eligible(self, rows: np.ndarray) -> np.ndarray:
         """Mask over ``rows`` of living firms meeting every eligibility condition."""
@@ -161,8 +165,9 @@ class Policy:
             before = np.concatenate([[0.0], np.cumsum(amounts)[:-1]])
             paid = np.clip(self.remaining() - before, 0.0, amounts)
         self.spent += float(paid.sum())
-        if self.spent > self.cfg.budget:  # the cumulative sums' rounding (a few ulps), never real money
-            self.spent = self.cfg.budget
+        cap = self.cfg.budget + self.recovered()
+        if self.spent > cap:  # the cumulative sums' rounding (a few ulps), never real money
+            self.spent = cap
         if form in ("cash", "loan"):
             self.model.pay(rows, paid)
         self.model.ledger.record(self.model.month, self.name, self.model.firms.firm_id[rows], paid, form)
