@@ -36,8 +36,9 @@ def job_folder(setting: str) -> Path:
     return results_root() / "submitit" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S") / "%j"
 
 
-def submitit_executor(settings: Any):
-    """A submitit ``AutoExecutor`` configured from ``experiment.submitit``.
+def submitit_executor(settings: Any, name: str = "alianzas"):
+    """A submitit ``AutoExecutor`` configured from ``experiment.submitit``; its jobs are named ``name``
+    (the experiment's name, so that ``squeue`` tells one experiment's jobs from another's).
 
     Raises:
         ConfigError: submitit is not installed (it comes with the ``cluster`` extra).
@@ -52,7 +53,7 @@ def submitit_executor(settings: Any):
     slurm = {"slurm_array_parallelism": int(settings.array_parallelism)}
     if settings.partition:
         slurm["slurm_partition"] = settings.partition
-    executor.update_parameters(name="alianzas", timeout_min=int(settings.timeout_min), mem_gb=float(settings.mem_gb),
+    executor.update_parameters(name=name, timeout_min=int(settings.timeout_min), mem_gb=float(settings.mem_gb),
                                cpus_per_task=int(settings.cpus_per_task), **slurm)
     return executor
 
@@ -80,7 +81,7 @@ def map_replications(fn: Callable[[Any], Any], jobs: Sequence[Any], cfg: Any,
     chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
     if not chunks:
         return []
-    executor = submitit_executor(settings)
+    executor = submitit_executor(settings, name=str(cfg.experiment.name))
     submitted = executor.map_array(_run_chunk, [fn] * len(chunks), chunks)
     out = []
     for job, chunk in tqdm(list(zip(submitted, chunks)), desc="submitted jobs", unit="job", leave=False,

@@ -6,13 +6,15 @@ and the command line may choose another, ``hydra/launcher=submitit_local`` or
 hydra-submitit-launcher's ``submitit_slurm``). A launcher that is unknown, or
 whose plugin is not installed, would otherwise stop Hydra with a long
 traceback; here it is one line naming the choice and what is allowed. The
-same holds for ``experiment.executor=submitit`` without submitit installed.
+same holds for ``hydra/launcher=slurm`` on a machine without Slurm (no ``sbatch``
+on PATH) and for ``experiment.executor=submitit`` without submitit installed.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -22,6 +24,15 @@ from sim.params import ConfigError, register_schema
 
 #: Launchers that need hydra-submitit-launcher (the ``cluster`` extra).
 SUBMITIT_LAUNCHERS = ("submitit_local", "submitit_slurm", "slurm")
+#: Launchers that submit to Slurm, hence need its ``sbatch`` command on this machine.
+SLURM_LAUNCHERS = ("submitit_slurm", "slurm")
+
+
+def no_slurm_line(name: str) -> str:
+    """The one line for a Slurm launcher on a machine without Slurm."""
+    return (f"hydra/launcher={name} needs Slurm, but sbatch is not on PATH: this machine is not a Slurm login "
+            "node; run the sweep on this machine's cores (leave out hydra/launcher) or try the job layout with "
+            "hydra/launcher=submitit_local")
 
 _CHOICE = re.compile(r"^[+~]?hydra/launcher=(.*)$")
 
@@ -75,3 +86,5 @@ def check_launcher(args: list[str]) -> None:
                                                  submitit_installed())) from None
     finally:
         GlobalHydra.instance().clear()
+    if name in SLURM_LAUNCHERS and shutil.which("sbatch") is None:
+        raise ConfigError(no_slurm_line(name))

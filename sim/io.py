@@ -46,7 +46,7 @@ from omegaconf import OmegaConf
 from sim.params import SAFE_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf", "matplotlib")
+PACKAGES = ("alianzas", "mesa", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf", "matplotlib")
 
 #: Seconds between heartbeats of a running run; a heartbeat older than STALE_AFTER means the run is gone.
 HEARTBEAT_SECONDS = 10.0
@@ -223,19 +223,33 @@ def config_difference(old: dict, new: dict, prefix: str = "") -> str | None:
     return None
 
 
-def git_state() -> dict:
-    """Commit hash and dirty flag of the project checkout (None outside git)."""
+#: What the manifest says when the code that ran is not a git checkout (an installed package).
+NOT_A_CHECKOUT = "none: not run from a git checkout (an installed package; its version is under packages)"
+
+
+def git_state(root: Path = PROJECT_ROOT) -> dict:
+    """Commit hash and dirty flag of the project checkout the code runs from.
+
+    Only when ``root`` is the top of a git work tree: an installed copy (in a
+    virtual environment's site-packages, even one inside a checkout) has no commit
+    of its own, and the manifest says so (``note``) rather than borrowing the
+    enclosing checkout's.
+    """
+    none = {"commit": None, "dirty": None, "note": NOT_A_CHECKOUT}
+
     def run(*args):
-        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=10)
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
     try:
+        top = run("rev-parse", "--show-toplevel")
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != Path(root).resolve():
+            return none
         head = run("rev-parse", "HEAD")
         if head.returncode != 0:
-            return {"commit": None, "dirty": None}
+            return none
         dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip() != ""
         return {"commit": head.stdout.strip(), "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+        return none
 
 
 def package_versions() -> dict:

@@ -57,6 +57,7 @@ def test_unknown_launcher_is_one_line_with_exit_2(tmp_path):
 
 
 def test_wrong_launcher_field_is_one_line():
+    """A misspelt field is named before the machine is checked for Slurm."""
     with pytest.raises(launchers.ConfigError) as err:
         launchers.check_launcher(["-m", "hydra/launcher=slurm", "hydra.launcher.partiton=short"])
     assert "hydra.launcher.partiton is not a field of this launcher" in str(err.value)
@@ -69,8 +70,9 @@ def test_uninstalled_submitit_plugin_names_the_extra():
                     "install it with: pip install 'alianzas[cluster]'")
 
 
-def test_slurm_launcher_config_documents_its_fields():
+def test_slurm_launcher_config_documents_its_fields(monkeypatch):
     """configs/hydra/launcher/slurm.yaml sets partition, time, memory and array parallelism, each commented."""
+    monkeypatch.setattr(launchers.shutil, "which", lambda name: f"/usr/bin/{name}")  # as on a login node
     text = (PROJECT_ROOT / "configs" / "hydra" / "launcher" / "slurm.yaml").read_text()
     for key in ("partition:", "timeout_min:", "mem_gb:", "array_parallelism:"):
         line = next((ln for ln in text.splitlines() if ln.startswith(key)), "")
@@ -84,3 +86,39 @@ def test_submitit_executor_without_submitit_is_one_line(monkeypatch):
     with pytest.raises(launchers.ConfigError) as err:
         launchers.check_launcher(["experiment=uplift", "experiment.executor=submitit"])
     assert str(err.value).startswith("experiment.executor=submitit needs submitit, which is not installed")
+
+
+def test_slurm_launcher_without_slurm_is_one_line_with_exit_2(tmp_path, monkeypatch):
+    """No sbatch on PATH (not a Slurm login node): one line that says so, exit 2, nothing launched."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    done = run_cli(["-m", "sweep=trust_rates", "hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                   cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, f"expected exit 2, got {done.returncode}:\n{done.stderr}"
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs Slurm, but sbatch is not on PATH" in lines[0], lines
+    assert "Traceback" not in done.stderr and not (tmp_path / "sweep").exists()
+
+
+def test_slurm_jobs_carry_the_experiment_name(tmp_path, monkeypatch):
+    """The Slurm launcher's job name is the experiment's (sweep=trust_rates -> trust_rates), not Hydra's "run";
+    with sbatch on PATH the launcher is accepted."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from sim.config import CONFIG_DIR
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=["sweep=trust_rates", "hydra/launcher=slurm"],
+                          return_hydra_config=True)
+            assert OmegaConf.select(cfg, "hydra.launcher.name") == "trust_rates"
+    finally:
+        GlobalHydra.instance().clear()
+    sbatch = tmp_path / "bin" / "sbatch"
+    sbatch.parent.mkdir()
+    sbatch.write_text("#!/bin/sh\nexit 1\n")
+    sbatch.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{sbatch.parent}:/usr/bin:/bin")
+    launchers.check_launcher(["-m", "sweep=trust_rates", "hydra/launcher=slurm"])

@@ -135,10 +135,10 @@ def test_cli_tiny_run_writes_a_complete_run_folder(tmp_path):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed", f"expected status 'completed', got {manifest['status']!r}"
     assert manifest["seed"] == 4, f"expected seed 4 in the manifest, got {manifest['seed']}"
-    assert "commit" in manifest["git"], "expected a git commit key in the manifest"
+    assert len(manifest["git"]["commit"] or "") == 40, "expected the checkout's commit in the manifest"
     assert manifest["started"] and manifest["ended"], "expected start and end times in the manifest"
     assert manifest["started"] <= manifest["ended"], "expected the run to end after it started"
-    for pkg in ("python", "mesa", "numpy", "pandas", "hydra-core"):
+    for pkg in ("python", "alianzas", "mesa", "numpy", "pandas", "hydra-core"):
         assert manifest["packages"].get(pkg), f"expected the version of {pkg} in the manifest"
 
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -236,3 +236,11 @@ def test_more_workers_than_cores_is_capped_with_a_warning(capsys):
     plan(["experiment=uplift", "experiment.workers=1000"])
     assert "experiment.workers=1000 is more than" in capsys.readouterr().err, "expected a warning line"
     assert n_workers(1000) == available_cores(), "expected the worker count capped at the cores"
+
+
+def test_a_folder_inside_a_checkout_is_not_a_checkout():
+    """An installed copy under a checkout (a venv's site-packages in .venv/) must not borrow its commit."""
+    from sim.io import NOT_A_CHECKOUT, PROJECT_ROOT, git_state
+
+    assert git_state(PROJECT_ROOT / "sim") == {"commit": None, "dirty": None, "note": NOT_A_CHECKOUT}
+    assert len(git_state()["commit"]) == 40

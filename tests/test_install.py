@@ -77,6 +77,11 @@ def test_installed_command_runs_from_an_empty_folder(installed, tmp_path):
     assert len(runs) == 1 and runs[0].name.endswith("_single_seed0"), f"expected one run folder, got {runs}"
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert summary["months"] == 6 and summary["n_firms_initial"] == 50, summary
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    assert manifest["packages"]["alianzas"] == tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())[
+        "project"]["version"], "expected the package's own version in the manifest"
+    assert manifest["git"]["commit"] is None and manifest["git"]["note"].startswith("none: not run from a git "
+                                                                                    "checkout"), manifest["git"]
     assert json.loads(done.stdout[done.stdout.index("{"):])["run_folder"] == str(runs[0])
 
 
