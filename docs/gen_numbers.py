@@ -103,6 +103,8 @@ def collect(name: str) -> dict:
     else:
         record["fit"] = json.loads(tables["validation"].to_json(orient="records"))
         record["n_pass"] = summary["n_pass"]
+        record["n_fail"] = summary["n_fail"]
+        record["n_inconclusive"] = summary["n_inconclusive"]
         record["alliance_ends_60m"] = summary.get("alliance_ends_60m", {})
     return finite(record)  # undefined numbers (NaN) as null: docs/numbers.json is strict JSON
 
@@ -226,23 +228,44 @@ def crisis_mortality(numbers: dict) -> str:
     src, r = numbers["validate"], _fit(numbers, "crisis_mortality_17m")
     return (f"The validation run (`experiment=validate`, seeds {src['seeds'][0]}-{src['seeds'][1]}, "
             f"N = {src['n_firms']:,}) gives {r['model']:.3f} (95% CI {r['ci_lo']:.3f} to {r['ci_hi']:.3f}); "
-            f"INEGI 20.8%, band {r['band']}: {'pass' if r['passes'] else 'FAIL'}.")
+            f"INEGI 20.8%, band {r['band']}: {r['verdict']}.")
 
 
 def _num(x) -> str:
     return "-" if x is None else f"{x:.3g}"
 
 
+def _verdicts(src: dict) -> str:
+    """``14 of 14 targets pass`` or ``12 of 14 targets pass, 1 fails, 1 is inconclusive``."""
+    n, fail, unsure = len(src["fit"]), src.get("n_fail", 0), src.get("n_inconclusive", 0)
+    text = f"{src['n_pass']} of {n} targets pass (the whole 95% interval inside the band)"
+    if fail:
+        text += f", {fail} {'fails' if fail == 1 else 'fail'}"
+    if unsure:
+        text += f", {unsure} {'is' if unsure == 1 else 'are'} inconclusive (the interval straddles a bound)"
+    return text
+
+
+def validation_lead(numbers: dict) -> str:
+    """The sentence above the validation table, true to it."""
+    src = numbers["validate"]
+    fail, unsure = src.get("n_fail", 0), src.get("n_inconclusive", 0)
+    if not fail and not unsure:
+        return "At the defaults every target passes, and the report would say FAIL or inconclusive if one did not:"
+    return (f"At the defaults {fail} {'target fails' if fail == 1 else 'targets fail'} and {unsure} "
+            f"{'is' if unsure == 1 else 'are'} inconclusive, and the report says so:")
+
+
 def validation_table(numbers: dict) -> str:
     """Every target's model value with its interval, band and verdict, from the validation run."""
     src = numbers["validate"]
     rows = [f"From `python -m experiments.run experiment=validate` ({_seeds(src)} for the cohort targets; "
-            f"each target under its own run conditions): {src['n_pass']} of {len(src['fit'])} targets pass.", "",
+            f"each target under its own run conditions): {_verdicts(src)}.", "",
             "| target | role | model (95% CI) | literature | band | verdict |", "|---|---|---|---|---|---|"]
     for r in src["fit"]:
         rows.append(f"| `{r['target']}` | {r['role']} | {_num(r['model'])} ({_num(r['ci_lo'])} to "
                     f"{_num(r['ci_hi'])}) | {_num(r['value'])} | {r['band']} | "
-                    f"{'pass' if r['passes'] else '**FAIL**'} |")
+                    f"{'**FAIL**' if r['verdict'] == 'FAIL' else r['verdict']} |")
     return "\n".join(rows)
 
 
@@ -336,7 +359,7 @@ def policy_choices(numbers: dict) -> str:
 
 #: Block name -> renderer of its text from docs/numbers.json.
 BLOCKS = {"uplift_tour": uplift_tour, "uplift_alliances": uplift_alliances, "crisis_mortality": crisis_mortality,
-          "validation_table": validation_table, "selection_share": selection_share,
+          "validation_table": validation_table, "validation_lead": validation_lead, "selection_share": selection_share,
           "uplift_who_benefits": uplift_who_benefits, "frontier_verdict": frontier_verdict,
           "alliance_ends": alliance_ends, "capability_effect": capability_effect,
           "policy_table": policy_table, "policy_choices": policy_choices}

@@ -50,7 +50,7 @@ from experiments.compare import run_jobs, with_overrides
 from experiments.exploratory import Factor
 from experiments.registry import EXPERIMENTS
 from experiments.targets import Target, load_targets, loss, measure_run, target_jobs
-from experiments.validate import fit_table, report_table, seed_list
+from experiments.validate import RULE, fit_table, report_table, seed_list
 from sim.config import CONFIG_DIR
 from sim.io import RunFolder, atomic_write, write_json
 from sim.params import ConfigError
@@ -227,7 +227,7 @@ def write_report(folder: Path, cfg: Any, study: optuna.Study, free: list[Factor]
              "",
              "| free parameter | range | best |", "|---|---|---|",
              *[f"| `{f.name}` | [{f.lo:g}, {f.hi:g}] | {best.params[f.name]:.4g} |" for f in free], "",
-             "## Fit of every target at the best trial", "", report_table(fit), ""]
+             "## Fit of every target at the best trial", "", report_table(fit), "", RULE, ""]
     if written is not None:
         lines += [f"Written as `{written}`: check it with "
                   f"`python -m experiments.run experiment=validate calibrated={written.stem}`.", ""]
@@ -299,7 +299,8 @@ def run(cfg: Any, out_dir: Path) -> dict:
         write_report(path, cfg, study, free, targets, fit, robust, figs, written)
         summary = {"n_trials": len(trials), "best_trial": best.number, "best_loss": best.value,
                    "best_params": best.params, "calibrated_config": str(written) if written else None,
-                   "fit": {r["target"]: {"model": r["model"], "passes": r["passes"]} for r in fit.to_dict("records")},
+                   "fit": {r["target"]: {k: r.get(k) for k in ("model", "ci_lo", "ci_hi", "passes", "verdict")}
+                           for r in fit.to_dict("records")},
                    "failed_runs": []}
         if robust is not None:
             summary["robustness"] = {"conclusions": robust["conclusion"].tolist(),

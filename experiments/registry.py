@@ -9,7 +9,9 @@ validation can read it without importing any experiment.
 
 Adding an experiment means its module under ``experiments/`` with
 ``run(cfg, out_dir) -> summary``, one entry here, one file under
-``configs/experiment/`` and its case in ``tests/test_experiments.py`` (``OUTPUTS``).
+``configs/experiment/`` and its case in ``tests/test_experiments.py`` (``OUTPUTS``)
+and ``experiments.quick_look.REPORTS``. Every entry goes through one wrapper that
+says when a run is a quick look (fewer seeds or firms than its experiment's defaults).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from typing import Any, Callable
 def _experiment(module: str) -> Callable[[Any, Path], dict]:
     """The ``run(cfg, out_dir)`` of ``experiments.<module>``, imported at its first call."""
     def run(cfg: Any, out_dir: Path) -> dict:
-        return importlib.import_module(f"experiments.{module}").run(cfg, out_dir)
+        quick_look = importlib.import_module("experiments.quick_look")
+        quick_look.announce(cfg)  # fewer seeds or firms than the experiment's defaults: said on screen...
+        summary = importlib.import_module(f"experiments.{module}").run(cfg, out_dir)
+        return quick_look.stamp(cfg, out_dir, summary)  # ...and at the top of the report and in the summary
 
     run.__qualname__ = run.__name__ = f"{module}.run"
     return run

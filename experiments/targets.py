@@ -46,6 +46,47 @@ RELATIONAL_CAUSES = ("low_benefit", "lost_trust", "detected_opportunism", "reneg
 #: Months since formation covered by the cumulative-incidence curves.
 CIF_MONTHS = 60
 
+#: What a statistic's value can be, which fixes the scale its interval is built on
+#: (:func:`interval`): ``share`` (a share or probability, in [0, 1]: logit scale), ``positive``
+#: (a duration or ratio, above 0: log scale). Statistics not listed are unbounded (plain Student-t).
+STATISTIC_SCALES = {
+    **dict.fromkeys(("survival_12m", "survival_60m", "crisis_mortality_17m", "share_allied_mean",
+                     "alliance_relational_failure_60m", "alive_at_end", "survival_12m_commerce",
+                     "survival_12m_services", "survival_12m_manufacturing"), "share"),
+    **dict.fromkeys(("life_expectancy_years", "life_expectancy_years_commerce", "life_expectancy_years_services",
+                     "life_expectancy_years_manufacturing", "hazard_ratio_year1_to_year5"), "positive"),
+}
+#: Verdicts of a target (:meth:`Target.verdict`).
+VERDICTS = ("pass", "FAIL", "inconclusive")
+
+
+def interval(values: Any, scale: str | None = None, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean over seeds of ``values`` with a ``level`` confidence interval that respects the statistic's range.
+
+    The standard error of the mean over seeds is carried to the logit scale for a
+    share (``scale="share"``) or to the log scale for a positive quantity
+    (``"positive"``) by the delta method, the Student-t interval is built there and
+    mapped back: a share's interval stays inside [0, 1] and a duration's above 0,
+    however few the seeds, and the mean always lies inside it. Unlisted scales get
+    the plain Student-t interval. With fewer than two finite values, or a mean on
+    the edge of the range (every seed 0 or 1), the interval is undefined (NaN):
+    nothing is known about the spread.
+    """
+    m, lo, hi = mean_ci(values, level)
+    half_t = hi - m  # the Student-t half-width: t x the standard error of the mean over seeds
+    if not np.isfinite(half_t) or half_t == 0.0 or scale not in ("share", "positive"):
+        return m, lo, hi
+    if scale == "share":
+        if not 0.0 < m < 1.0:
+            return m, float("nan"), float("nan")
+        centre, half = np.log(m / (1 - m)), half_t / (m * (1 - m))
+        lo, hi = 1 / (1 + np.exp(-(centre - half))), 1 / (1 + np.exp(-(centre + half)))
+        return m, float(min(lo, m)), float(max(hi, m))  # min/max: rounding in the round trip
+    if not m > 0.0:
+        return m, float("nan"), float("nan")
+    half = half_t / m
+    return m, float(m * np.exp(-half)), float(m * np.exp(half))
+
 
 @dataclass
 class Target:
@@ -77,6 +118,18 @@ class Target:
         """Whether a model value lies inside the band."""
         lo, hi = self.band
         return bool(np.isfinite(x) and (lo is None or x >= lo) and (hi is None or x <= hi))
+
+    def verdict(self, ci_lo: float, ci_hi: float) -> str:
+        """``pass`` when the whole interval lies inside the band, ``FAIL`` when the whole interval lies
+        outside it, ``inconclusive`` otherwise (it straddles a bound, or it is undefined)."""
+        if not (np.isfinite(ci_lo) and np.isfinite(ci_hi)):
+            return "inconclusive"
+        if self.passes(ci_lo) and self.passes(ci_hi):
+            return "pass"
+        lo, hi = self.band
+        if (hi is not None and ci_lo > hi) or (lo is not None and ci_hi < lo):
+            return "FAIL"
+        return "inconclusive"
 
     def scale(self) -> float:
         """Half the band's width (the unit of the calibration loss); the distance to its one bound if open."""
@@ -153,14 +206,16 @@ def per_seed_values(results: list[ArmResult], targets: list[Target]) -> dict[str
 
 
 def fit_row(t: Target, values: list[float]) -> dict:
-    """The report row of one target: mean and 95% CI over seeds, band, pass or fail."""
-    m, lo, hi = mean_ci(values)
+    """The report row of one target: mean and 95% CI over seeds (:func:`interval`), band and verdict
+    (:meth:`Target.verdict`: the interval, not the mean alone, decides; ``passes`` is ``verdict == "pass"``)."""
+    m, lo, hi = interval(values, STATISTIC_SCALES.get(t.statistic))
+    verdict = t.verdict(lo, hi)
     return {"target": t.name, "family": t.family, "role": t.role, "statistic": t.statistic,
             "model": m, "ci_lo": lo, "ci_hi": hi, "n_seeds": int(np.isfinite(values).sum()) if values else 0,
             "value": t.value if t.value is not None else float("nan"),
             "band_lo": t.band[0] if t.band[0] is not None else float("nan"),
             "band_hi": t.band[1] if t.band[1] is not None else float("nan"),
-            "band": t.band_text(), "passes": t.passes(m),
+            "band": t.band_text(), "verdict": verdict, "passes": verdict == "pass", "mean_in_band": t.passes(m),
             "z": (m - (t.value if t.value is not None else m)) / t.scale() if np.isfinite(m) else float("nan")}
 
 

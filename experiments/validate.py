@@ -3,10 +3,13 @@
 Each target names the run conditions that measure it (a founding cohort over 120
 months, a mixed-age stock through a crisis, a cohort followed for 50 years);
 targets with equal conditions share runs. Every run is repeated on the fixed
-seed list ``seed .. seed + n_seeds - 1``. A target passes when the mean over
-seeds lies inside its band (the band is the tolerance); the 95% Student-t
-interval over seeds says how sure that verdict is. ``validation.md`` states
-FAIL where the model misses, whatever the role of the target.
+seed list ``seed .. seed + n_seeds - 1``. The verdict is read from the 95%
+interval of the mean over seeds (``experiments.targets.interval``: on the logit
+scale for shares, so it stays inside [0, 1], on the log scale for durations and
+ratios): ``pass`` when the whole interval lies inside the band, ``FAIL`` when it
+lies wholly outside, ``inconclusive`` when it straddles a bound (more seeds or
+firms narrow it). ``validation.md`` states FAIL where the model misses, whatever
+the role of the target.
 
 Run: ``python -m experiments.run experiment=validate`` (add ``calibrated=<name>``
 to check a calibrated parameter set, ``experiment.targets=[survival_12m]`` for a
@@ -144,6 +147,22 @@ def _num(x: float) -> str:
     return f"{x:.3g}" if np.isfinite(x) else "undefined"
 
 
+VERDICT_TEXT = {"pass": "pass", "FAIL": "**FAIL**", "inconclusive": "inconclusive"}
+
+#: The verdict rule, as the reports state it.
+RULE = ("A target passes when its whole 95% interval lies inside its band and fails when the whole interval lies "
+        "outside it; an interval that straddles a bound is inconclusive (more seeds or firms narrow it). The "
+        "interval is over seeds (the model's run-to-run variation, not parameter uncertainty), built on the logit "
+        "scale for shares and probabilities (so it stays inside [0, 1]) and on the log scale for durations and "
+        "ratios.")
+
+
+def verdict_counts(fit: pd.DataFrame) -> dict[str, int]:
+    """How many targets pass, fail and are inconclusive."""
+    verdicts = fit["verdict"].tolist() if "verdict" in fit else ["pass" if p else "FAIL" for p in fit["passes"]]
+    return {v: verdicts.count(v) for v in ("pass", "FAIL", "inconclusive")}
+
+
 def report_table(fit: pd.DataFrame) -> str:
     """The markdown table of the report: target, role, model value with 95% CI, band, verdict."""
     rows = ["| target | role | model (95% CI) | literature | band | verdict |", "|---|---|---|---|---|---|"]
@@ -151,7 +170,7 @@ def report_table(fit: pd.DataFrame) -> str:
         ci = f" ({_num(r.ci_lo)} to {_num(r.ci_hi)})" if np.isfinite(r.ci_lo) else ""
         value = _num(r.value) if np.isfinite(r.value) else "-"
         rows.append(f"| `{r.target}` | {r.role} | {_num(r.model)}{ci} | {value}"
-                    f" | {r.band} | {'pass' if r.passes else '**FAIL**'} |")
+                    f" | {r.band} | {VERDICT_TEXT[getattr(r, 'verdict', 'pass' if r.passes else 'FAIL')]} |")
     return "\n".join(rows)
 
 
@@ -159,13 +178,12 @@ def write_report(folder: Path, cfg: Any, targets: list[Target], fit: pd.DataFram
                  failed: list[str], extra: list[str] = ()) -> Path:
     """``validation.md``: the verdicts, how each target is measured, its source, and the figures."""
     seeds = seed_list(cfg)
-    n_fail = int((~fit["passes"]).sum())
+    n = verdict_counts(fit)
     lines = ["# Validation report", "",
-             f"{len(targets)} targets, {len(fit) - n_fail} pass, {n_fail} fail. Seeds {seeds[0]} to {seeds[-1]} "
-             f"({len(seeds)} replications), {cfg.firms.n_firms} initial firms; each target runs under its own "
-             "conditions (below) on top of this configuration. A target passes when the mean over seeds lies "
-             "in its band; the interval is a 95% Student-t interval over seeds (the model's run-to-run "
-             "variation, not parameter uncertainty).", "", report_table(fit), "",
+             f"{len(targets)} targets: {n['pass']} pass, {n['FAIL']} fail, {n['inconclusive']} inconclusive. "
+             f"Seeds {seeds[0]} to {seeds[-1]} ({len(seeds)} replications), {cfg.firms.n_firms} initial firms; "
+             f"each target runs under its own conditions (below) on top of this configuration. {RULE}", "",
+             report_table(fit), "",
              "Calibration targets are what `experiment=calibrate` fits by default; validation checks are only "
              "reported. A FAIL is a finding about the model, not a fault of the report.", "",
              *extra, "## How each target is measured", ""]
@@ -217,9 +235,10 @@ def run(cfg: Any, out_dir: Path) -> dict:
         ends = alliance_ends(results, targets)
         write_report(folder.path, cfg, targets, fit, figs, failed, alliance_end_lines(ends, cfg.experiment.n_seeds))
         return {"n_seeds": cfg.experiment.n_seeds, "failed_runs": failed, "alliance_ends_60m": ends,
-                "n_targets": len(fit), "n_pass": int(fit["passes"].sum()),
+                "n_targets": len(fit), "n_pass": verdict_counts(fit)["pass"],
+                "n_fail": verdict_counts(fit)["FAIL"], "n_inconclusive": verdict_counts(fit)["inconclusive"],
                 "targets": {r["target"]: {k: r[k] for k in ("model", "ci_lo", "ci_hi", "band_lo", "band_hi",
-                                                             "passes", "role")}
+                                                             "passes", "verdict", "role")}
                             for r in fit.to_dict("records")}}, failed
 
     return folder.complete(work)
