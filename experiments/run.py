@@ -26,6 +26,7 @@ The functions take argument lists, so another command-line front end can call
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -46,7 +47,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from experiments import launchers
+from experiments import launchers, sweep_console
 from experiments.registry import EXPERIMENTS
 from sim.config import CONFIG_DIR, check, load_config
 from sim.io import (LAUNCHER_ENV, RESUME_ENV, RunFolder, RunFolderError, close_open_folders, config_hash,
@@ -500,7 +501,16 @@ def run_experiment(cfg: Any, out_dir: Path) -> dict:
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def hydra_main(cfg: DictConfig) -> dict | None:
-    """Run the configured experiment in Hydra's output folder."""
+    """Run the configured experiment in Hydra's output folder (a sweep job's output goes to its job.log)."""
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        with sweep_console.job_output(Path(hc.runtime.output_dir)):
+            return run_job(cfg)
+    return run_job(cfg)
+
+
+def run_job(cfg: DictConfig) -> dict | None:
+    """Run the configured experiment in Hydra's output folder; print its headline numbers."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
@@ -543,9 +553,14 @@ def launch(prepared: Launch) -> int:
     # Options first: Hydra's parser takes no option after the first override ("a=1 -m b=2" would fail there).
     options = [a for a in prepared.hydra_args if a.startswith("-")]
     sys.argv = [saved_argv[0], *options, *[a for a in prepared.hydra_args if not a.startswith("-")]]
+    if prepared.plan.multirun:  # Hydra's own lines (one per job) would crowd out the progress bar
+        sys.argv.append("hydra/hydra_logging=none")
+    console = sweep_console.SweepConsole(prepared.folder, len(prepared.plan.configs)) if prepared.plan.multirun \
+        else contextlib.nullcontext()
     code = 0
     try:
-        hydra_main()
+        with console:
+            hydra_main()
     except KeyboardInterrupt as err:
         close_open_folders(err)
         if prepared.plan.multirun:
@@ -559,12 +574,13 @@ def launch(prepared: Launch) -> int:
         sys.argv = saved_argv
     if prepared.plan.multirun:
         code = finish_sweep(prepared.folder) or code
+        console.print(sweep_console.closing_summary(prepared.folder))
     return code
 
 
 def finish_sweep(folder: Path, status: str | None = None) -> int:
-    """Record the sweep's end, mark jobs whose process is gone ``interrupted``; 1 (listing them) if any job
-    did not complete."""
+    """Record the sweep's end, mark jobs whose process is gone ``interrupted``; 1 if any job did not complete
+    (``experiments.sweep_console.closing_summary`` lists them)."""
     from experiments.collect import USABLE, read_sweep
     records = read_sweep(folder)
     for r in records:
@@ -585,12 +601,7 @@ def finish_sweep(folder: Path, status: str | None = None) -> int:
         write_json(folder / "manifest.json", manifest)
     except ValueError:
         pass
-    if status is None and bad:
-        print(f"alianzas: {len(bad)} of {len(records)} sweep jobs did not complete:", file=sys.stderr)
-        for r in bad:
-            print(f"  {r.run_folder.name}: {r.status}" + (f": {r.error}" if r.error else ""), file=sys.stderr)
-        return 1
-    return 0
+    return 1 if status is None and bad else 0
 
 
 def main(argv: list[str] | None = None) -> int:

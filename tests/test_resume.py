@@ -228,7 +228,7 @@ compare.run_jobs = run_jobs
     args = ["-m", "seed=0,1", "experiment=uplift", "firms.n_firms=60", "months=12", "experiment.n_seeds=2",
             "experiment.workers=1", "experiment.progress=false", "hydra.launcher.n_jobs=1", f"output.root={tmp_path}"]
     first = run_cli(args, cwd=tmp_path, env=env, timeout=150)
-    assert first.returncode == 1 and "1 of 2 sweep jobs did not complete" in first.stderr, first.stderr[-1500:]
+    assert first.returncode == 1 and "1 of 2 jobs completed, 1 did not complete" in first.stderr, first.stderr[-1500:]
     (sweep,) = (tmp_path / "sweeps").iterdir()
     records = {r.config["seed"]: r for r in collect.read_sweep(sweep)}
     assert records[0].status == "completed" and records[1].status == "failed", records

@@ -71,7 +71,25 @@ def run_sweep(name: str, sweep_dir, *overrides: str):
     done = run_cli(["-m", f"sweep={name}", *SHRINK, f"hydra.sweep.dir={sweep_dir}", *overrides], cwd=PROJECT_ROOT,
                    timeout=150)
     assert done.returncode == 0, f"the multirun exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    assert_sweep_console(done, sweep_dir, failed=0)
     return done
+
+
+def assert_sweep_console(done, sweep_dir, failed: int) -> None:
+    """The terminal shows one progress bar and a closing summary, and no job's own output, which goes to each
+    job's job.log with its JSON headline numbers."""
+    terminal = done.stdout + done.stderr
+    assert '"run_folder"' not in terminal and "[HYDRA]" not in terminal, f"expected no job output:\n{terminal}"
+    jobs = [p for p in sweep_dir.iterdir() if (p / "manifest.json").is_file()]
+    assert "sweep jobs: 100%" in done.stderr and f"{len(jobs)}/{len(jobs)}" in done.stderr, done.stderr
+    assert (f"sweep finished: {len(jobs) - failed} of {len(jobs)} jobs completed, {failed} did not complete"
+            in done.stderr), done.stderr
+    assert f"sweep folder: {sweep_dir}" in done.stderr
+    assert f"python -m experiments.collect {sweep_dir}" in done.stderr
+    for job in jobs:
+        log = (job / "job.log").read_text()
+        if json.loads((job / "manifest.json").read_text())["status"] == "completed":
+            assert f'"run_folder": "{job}"' in log, f"expected the job's JSON in its own log {job}/job.log"
 
 
 def test_there_are_sweep_files():
@@ -199,9 +217,12 @@ def test_a_bad_job_fails_alone_and_collect_names_it(sweep_with_a_bad_job, tmp_pa
     """The good job's run folder is complete; the bad one is logged and marked failed, and collect reports it."""
     sweep_dir, done = sweep_with_a_bad_job
     assert done.returncode == 1, f"expected exit code 1 for a sweep with a failed job, got {done.returncode}"
-    assert "job 1 failed" in done.stdout + done.stderr, f"expected the run to log the failed job:\n{done.stderr}"
-    assert "1 of 2 sweep jobs did not complete" in done.stderr and "No space left" in done.stderr, (
+    assert_sweep_console(done, sweep_dir, failed=1)
+    bad = next(p for p in sweep_dir.iterdir() if "loss_rate=0.8" in p.name)
+    assert "job 1 failed" in (bad / "job.log").read_text(), "expected the failed job logged in its own job.log"
+    assert f"did not complete: {bad.name}: failed" in done.stderr and "No space left" in done.stderr, (
         f"expected the sweep to list its failed job:\n{done.stderr}")
+    assert f"python -m experiments.run resume={sweep_dir}" in done.stderr, "expected how to rerun the failed job"
 
     assert collect.main([str(sweep_dir), "--out", str(tmp_path / "table.parquet")]) == 0
     printed = capsys.readouterr().out
