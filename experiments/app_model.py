@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim import AllianceModel, load_config, metrics
+from sim.policies import REGISTRY
 
 #: Initial firms of the view's world: half the schema default, so that PLAY
 #: (two worlds stepped and six charts redrawn each month) stays well above
@@ -35,6 +36,11 @@ APP_N_FIRMS = 1000
 #: Policy choices: ``none`` and every instrument with a file in ``configs/policy/``.
 POLICY_DIR = Path(__file__).resolve().parents[1] / "configs" / "policy"
 POLICIES = ("none", *sorted(p.stem for p in POLICY_DIR.glob("*.yaml") if p.stem != "none"))
+
+
+def policy_label(name: str) -> str:
+    """A policy choice as people read it: the instrument class's own ``label`` ("Credit line"), "No policy"."""
+    return "No policy" if name == "none" else REGISTRY[name].label or name
 
 
 @dataclass(frozen=True)
@@ -208,9 +214,12 @@ class AppModel(AllianceModel):
     Attributes:
         settings: the settings it was built from (every key of :func:`default_settings`).
         twin: the same world with ``alliances.enabled=false``; ``step()`` advances both in lockstep.
+        policy_twin: with an instrument chosen, the same world without it (alliances on), stepped in
+            lockstep too; None without a policy.
         history: each firm's monthly revenue, cash and trust (:class:`FirmHistory`).
         monthly: this world's monthly series (:class:`MonthlySeries`).
         twin_monthly: the twin's monthly series.
+        policy_twin_monthly: the policy twin's monthly series (empty without a policy).
     """
 
     def __init__(self, seed: int = 0, n_firms: int | None = None, p_seek_max: float | None = None,
@@ -226,16 +235,23 @@ class AppModel(AllianceModel):
         twin_cfg = copy.deepcopy(cfg)
         twin_cfg.alliances.enabled = False
         self.twin = AllianceModel(twin_cfg)
+        self.policy_twin = None
+        if self.settings["policy"] != "none":
+            self.policy_twin = AllianceModel(load_config(*world_overrides({**self.settings, "policy": "none"})))
         self.history = FirmHistory()
         self.monthly = MonthlySeries()
         self.twin_monthly = MonthlySeries()
+        self.policy_twin_monthly = MonthlySeries()
 
     def step(self) -> None:
-        """One month of both worlds, then their series and the firms' history."""
+        """One month of every world (this one, its twins), then their series and the firms' history."""
         super().step()
         self.twin.step()
         self.monthly.append(metrics.month_record(self))
         self.twin_monthly.append(metrics.month_record(self.twin))
+        if self.policy_twin is not None:
+            self.policy_twin.step()
+            self.policy_twin_monthly.append(metrics.month_record(self.policy_twin))
         self.history.record(self)
 
     def row_of(self, firm_id: int) -> int | None:

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.app_model import AppModel
+from experiments.app_model import AppModel, policy_label
 from sim.alliance_table import END_CAUSES
 from sim.alliance_types import ALLIANCE_TYPES
 
-#: Sector node colours and alliance-type edge colours (colour-blind safe, Okabe-Ito).
-SECTOR_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-TYPE_COLOURS = dict(zip(ALLIANCE_TYPES, ("#D55E00", "#7B3294", "#1B7837"), strict=True))
-WITH, WITHOUT, AHEAD, BEHIND = "#0072B2", "#7F7F7F", "rgba(0,158,115,0.35)", "rgba(213,94,0,0.35)"
+#: Okabe and Ito's colour-blind-safe palette (Color Universal Design): every colour of every chart is one of
+#: these, or grey; no colour stands for two things in one chart.
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7"}
+_O = OKABE_ITO
+#: Sector point colours (blue, orange, sky blue; then the rest) and alliance-type line colours (vermillion,
+#: reddish purple, bluish green): the network never shows one colour for a sector and a tie.
+SECTOR_COLOURS = (_O["blue"], _O["orange"], _O["sky_blue"], _O["yellow"], _O["black"])
+TYPE_COLOURS = dict(zip(ALLIANCE_TYPES, (_O["vermillion"], _O["reddish_purple"], _O["bluish_green"]), strict=True))
+WITH, WITHOUT, AHEAD, BEHIND = _O["blue"], "#7F7F7F", "rgba(0,158,115,0.35)", "rgba(213,94,0,0.35)"
+#: The lifecycle chart's end causes, one colour each (running and formed are black and grey).
+CAUSE_COLOURS = dict(zip(END_CAUSES, (_O["orange"], _O["vermillion"], _O["reddish_purple"], _O["sky_blue"],
+                                      _O["bluish_green"], _O["blue"]), strict=True))
 
 #: INEGI's share of a birth cohort still operating after 1 and 5 years (cohorts 1989-2009).
 INEGI_SURVIVAL = ((12, 0.64), (60, 0.30))
@@ -46,13 +55,13 @@ def time_markers(model: AppModel) -> dict:
     if crisis.enabled:
         out["markLine"] = {"symbol": "none", "silent": True, "animation": False,
                            "lineStyle": {"color": "#B00020", "type": "dashed"},
-                           "label": {"formatter": "crisis", "position": "insideEndTop"},
+                           "label": {"formatter": "crisis", "position": "insideEndTop", "color": "#B00020"},
                            "data": [{"xAxis": int(crisis.start_month)}]}
-    windows = [[{"xAxis": int(p.start_month), "name": name}, {"xAxis": int(p.stop_month)}]
+    windows = [[{"xAxis": int(p.start_month), "name": policy_label(name)}, {"xAxis": int(p.stop_month)}]
                for name, p in model.cfg.policies.items()]
-    if windows:
-        out["markArea"] = {"silent": True, "animation": False, "itemStyle": {"color": "rgba(255,193,7,0.15)"},
-                           "label": {"position": "insideTop", "color": "#8a6d00"}, "data": windows}
+    if windows:  # the window's name at the bottom, the crisis at the top: they never overlap
+        out["markArea"] = {"silent": True, "animation": False, "itemStyle": {"color": "rgba(240,228,66,0.22)"},
+                           "label": {"position": "insideBottom", "color": "#6b5d00"}, "data": windows}
     return out
 
 
@@ -64,7 +73,8 @@ def world_status(model: AppModel) -> str:
     table = model.alliances.table
     running = int(table.active[: table.n].sum())
     cfg = model.cfg
-    policy = ", ".join(f"{name} (budget {p.budget:,.0f} {cfg.currency}, months {p.start_month}-{p.stop_month})"
+    policy = ", ".join(f"{policy_label(name)} (budget {p.budget:,.0f} {cfg.currency}, months "
+                       f"{p.start_month}-{p.stop_month})"
                        for name, p in cfg.policies.items()) or "none"
     crisis = f"from month {cfg.market.crisis.start_month}" if cfg.market.crisis.enabled else "off"
     return (f"{alive:,} firms operating ({alive_twin:,} without alliances), {running:,} alliances running. "
@@ -75,9 +85,19 @@ def world_status(model: AppModel) -> str:
             f"cluster savings {100 * cfg.alliances.types.cluster_max_savings:g}%, crisis {crisis}, policy {policy}.")
 
 
+def first_steps(model: AppModel) -> str:
+    """What to do, above the panels: how to start at month 0, what to look at once the world runs."""
+    if model.month == 0:
+        return ("<b>Press &#9654; (PLAY) in the sidebar</b> to run this world month by month, or STEP for one "
+                "month. Every change under World or Policy builds a new world at month 0.")
+    return ("Compare the two worlds below: the same firms with and without alliances (left), and with and "
+            "without the policy chosen in the sidebar (right). Click a firm in the network to follow it.")
+
+
 def _chart(title: str, series: list, y_axis, x_axis, grid=None) -> dict:
+    # A plain legend wraps onto more lines instead of paging (a paged legend hides colours)
     return {"animation": False, "title": {"text": title, "textStyle": {"fontSize": 13}},
-            "tooltip": {"trigger": "axis"}, "legend": {"top": 22, "type": "scroll"},
+            "tooltip": {"trigger": "axis"}, "legend": {"top": 22, "type": "plain", "itemGap": 8},
             "grid": grid or {"top": 60, "left": 60, "right": 60, "bottom": 40},
             "xAxis": x_axis, "yAxis": y_axis, "series": series}
 
@@ -133,6 +153,9 @@ def network_option(model: AppModel) -> dict:
                                            xy[pick, 1].tolist(), np.round(revenue[pick]).tolist(),
                                            sizes[pick].tolist())]
         series.append({"name": sector, "type": "scatter", "data": points, "z": 3,
+                       "dimensions": ["x", "y", "revenue"], "encode": {"x": 0, "y": 1, "tooltip": [2]},
+                       "tooltip": {"formatter": f"firm {{b}} ({sector}): revenue {{@revenue}} {model.cfg.currency} "
+                                                "last month"},
                        "itemStyle": {"color": SECTOR_COLOURS[code % len(SECTOR_COLOURS)], "opacity": 0.8}})
     n_ties = 0
     if model.alliances is not None:
@@ -154,43 +177,41 @@ def network_option(model: AppModel) -> dict:
                       "subtext": f"{len(rows):,} firms (points, by sector; size: revenue), "
                                  f"{n_ties:,} alliance ties (lines, by type)",
                       "textStyle": {"fontSize": 13}},
-            "tooltip": {"trigger": "item", "formatter": "firm {b}: revenue {@[2]}"},
-            "legend": {"bottom": 0, "type": "scroll", "itemGap": 6, "itemWidth": 14, "textStyle": {"fontSize": 11}},
+            "tooltip": {"trigger": "item", "confine": True},
+            "legend": {"bottom": 0, "type": "plain", "itemGap": 6, "itemWidth": 14, "textStyle": {"fontSize": 11}},
             "grid": {"top": 55, "bottom": 30, "left": 10, "right": 10},
             "xAxis": hidden, "yAxis": hidden, "series": series}
 
 
-def twin_option(model: AppModel) -> dict:
-    """The same world with and without alliances: firms alive and mean revenue per living firm, and their gap.
+def _pair_option(model: AppModel, on, off, what: str, panels: list[tuple[str, str, str]], title: str) -> dict:
+    """Two worlds side by side on two measures (``panels``: title, series column, unit), each with its gap.
 
-    Top: both worlds' lines. Below each: the gap (with minus without), shaded
-    green where the world with alliances is ahead and orange where it is behind.
+    Top: both worlds' lines (``with {what}`` solid, ``without {what}`` dashed). Below each: the gap
+    (with minus without), shaded green where the world with ``what`` is ahead and orange where behind.
     """
-    on, off = model.monthly, model.twin_monthly
-    panels = [("firms alive", "firms_alive", "firms"),
-              ("revenue per living firm", "mean_revenue", f"{model.cfg.currency} a month")]
+    names = [f"with {what}", f"without {what}", f"{what} ahead", f"{what} behind"]
     series = []
-    if len(on):
+    if len(on) and len(off):
         months = on["month"]
         for col, (_title, name, _unit) in enumerate(panels):
             top, bottom = 2 * col, 2 * col + 1
             with_, without = on[name], off[name]
             gap = with_ - without
-            series += [_line("with alliances", _points(months, with_), WITH, xAxisIndex=top, yAxisIndex=top,
+            series += [_line(names[0], _points(months, with_), WITH, xAxisIndex=top, yAxisIndex=top,
                              **time_markers(model)),
-                       _line("without alliances", _points(months, without), WITHOUT, xAxisIndex=top,
+                       _line(names[1], _points(months, without), WITHOUT, xAxisIndex=top,
                              yAxisIndex=top, lineStyle={"type": "dashed"}),
-                       _line("alliances ahead", _points(months, np.clip(gap, 0, None)), AHEAD, xAxisIndex=bottom,
+                       _line(names[2], _points(months, np.clip(gap, 0, None)), AHEAD, xAxisIndex=bottom,
                              yAxisIndex=bottom, areaStyle={"color": AHEAD}, lineStyle={"width": 0},
                              **time_markers(model)),
-                       _line("alliances behind", _points(months, np.clip(gap, None, 0)), BEHIND,
+                       _line(names[3], _points(months, np.clip(gap, None, 0)), BEHIND,
                              xAxisIndex=bottom, yAxisIndex=bottom, areaStyle={"color": BEHIND},
                              lineStyle={"width": 0})]
     left, right = {"left": 60, "width": "36%"}, {"right": 30, "width": "36%"}
     grids = [{**left, "top": 75, "height": "42%"}, {**left, "bottom": 40, "height": "20%"},
              {**right, "top": 75, "height": "42%"}, {**right, "bottom": 40, "height": "20%"}]
     x_axes, y_axes = [], []
-    for col, (title, _name, unit) in enumerate(panels):
+    for col, (panel, _name, unit) in enumerate(panels):
         for row in (0, 1):
             axis = time_axis(model, 2 * col + row)
             if row == 0:
@@ -198,13 +219,33 @@ def twin_option(model: AppModel) -> dict:
             x_axes.append(axis)
             y_axes.append({"type": "value", "gridIndex": 2 * col + row, "scale": row == 0,
                            "splitNumber": 4 if row == 0 else 2,
-                           "name": f"{title} ({unit})" if row == 0 else "gap"})
-    option = _chart("Same world, same seed: with alliances (solid) and without (dashed)", series, y_axes, x_axes,
-                    grid=grids)
-    option["legend"] = {"top": 22, "data": ["with alliances", "without alliances", "alliances ahead",
-                                            "alliances behind"]}
-    option["title"]["subtext"] = "left: firms alive; right: mean revenue per living firm; below each: the gap"
+                           "name": f"{panel} ({unit})" if row == 0 else "gap"})
+    option = _chart(title, series, y_axes, x_axes, grid=grids)
+    option["legend"] = {"top": 22, "data": names}
+    option["title"]["subtext"] = (f"left: {panels[0][0]}; right: {panels[1][0]}; below each: the gap")
     return option
+
+
+def twin_option(model: AppModel) -> dict:
+    """The same world with and without alliances: firms alive and mean revenue per living firm, and their gap."""
+    return _pair_option(model, model.monthly, model.twin_monthly, "alliances",
+                        [("firms alive", "firms_alive", "firms"),
+                         ("revenue per living firm", "mean_revenue", f"{model.cfg.currency} a month")],
+                        "Same world, same seed: with alliances (solid) and without (dashed)")
+
+
+def policy_twin_option(model: AppModel) -> dict:
+    """The same world with and without the chosen instrument (alliances on in both): firms alive and
+    alliances running, and their gap. Without an instrument, an empty chart that says how to choose one."""
+    if model.policy_twin is None:
+        option = _chart("Same world with and without a policy", [], {"type": "value"}, time_axis(model))
+        option["title"]["subtext"] = "choose an instrument under Policy in the sidebar to compare"
+        return option
+    label = ", ".join(policy_label(name) for name in model.cfg.policies)
+    return _pair_option(model, model.monthly, model.policy_twin_monthly, "the policy",
+                        [("firms alive", "firms_alive", "firms"), ("alliances running", "alliances_active",
+                                                                   "alliances")],
+                        f"Same world with the policy ({label}, solid) and without (dashed)")
 
 
 def lifecycle_option(model: AppModel) -> dict:
@@ -217,9 +258,11 @@ def lifecycle_option(model: AppModel) -> dict:
                             lineStyle={"width": 3}))
         series.append(_line("formed (total)", _points(months, np.cumsum(s["alliances_formed"])), "#555555",
                             lineStyle={"type": "dotted"}))
-        series += [_line(f"ended: {cause.replace('_', ' ')}", _points(months, np.cumsum(s[f"ended_{cause}"])))
-                   for cause in END_CAUSES]
-    return _chart("Alliance lifecycle", series, {"type": "value", "name": "alliances"}, time_axis(model))
+        series += [_line(f"ended: {cause.replace('_', ' ')}", _points(months, np.cumsum(s[f"ended_{cause}"])),
+                         CAUSE_COLOURS[cause]) for cause in END_CAUSES]
+    option = _chart("Alliance lifecycle", series, {"type": "value", "name": "alliances"}, time_axis(model))
+    option["grid"]["top"] = 115  # the legend's eight entries take up to three lines
+    return option
 
 
 def selection_option(model: AppModel) -> dict:
@@ -229,7 +272,7 @@ def selection_option(model: AppModel) -> dict:
     if len(s):
         months = s["month"]
         series = [_line("in an alliance", _points(months, s["mean_revenue_allied"]), WITH, **time_markers(model)),
-                  _line("independent", _points(months, s["mean_revenue_independent"]), "#E69F00"),
+                  _line("independent", _points(months, s["mean_revenue_independent"]), _O["orange"]),
                   _line("never allied", _points(months, s["mean_revenue_never_allied"]), WITHOUT)]
     option = _chart("What a survey sees: revenue of allied and other firms", series,
                     {"type": "value", "name": f"{model.cfg.currency} a month", "scale": True}, time_axis(model))
@@ -283,10 +326,10 @@ def firm_option(model: AppModel, firm_id: int | None) -> dict:
     status = "operating" if t.alive[row] else f"closed in month {int(t.death_month[row])}"
     sector = model.sector_names[int(t.sector[row])]
     months = h["month"]
-    series = [_line("revenue", _points(months, h["revenue"]), "#0072B2", **time_markers(model)),
-              _line("cash", _points(months, h["cash"]), "#E69F00"),
-              _line("goodwill trust", _points(months, h["goodwill"], 3), "#009E73", yAxisIndex=1),
-              _line("competence trust", _points(months, h["competence"], 3), "#CC79A7", yAxisIndex=1,
+    series = [_line("revenue", _points(months, h["revenue"]), _O["blue"], **time_markers(model)),
+              _line("cash", _points(months, h["cash"]), _O["orange"]),
+              _line("goodwill trust", _points(months, h["goodwill"], 3), _O["bluish_green"], yAxisIndex=1),
+              _line("competence trust", _points(months, h["competence"], 3), _O["reddish_purple"], yAxisIndex=1,
                     lineStyle={"type": "dashed"})]
     y_axes = [{"type": "value", "name": model.cfg.currency, "scale": True},
               {"type": "value", "name": "trust in partner", "min": 0, "max": 1}]

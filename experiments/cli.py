@@ -50,10 +50,19 @@ def collect(args: list[str]) -> int:
     return collector.main(args)
 
 
+#: Solara's usage telemetry (Mixpanel) switch; ``alianzas app`` sets it off unless the user has set it.
+TELEMETRY_ENV = "SOLARA_TELEMETRY_MIXPANEL_ENABLE"
+
+
 def app(args: list[str]) -> int:
-    """``alianzas app``: serve the browser view with solara (replaces this process)."""
+    """``alianzas app``: serve the browser view with solara (replaces this process).
+
+    Solara reports usage to Mixpanel unless ``SOLARA_TELEMETRY_MIXPANEL_ENABLE`` is false; the
+    view switches it off, and a user who wants it on sets the variable to ``True``.
+    """
     if importlib.util.find_spec("solara") is None:
         return fail("app needs the browser view's packages; install them with: pip install 'alianzas[app]'")
+    os.environ.setdefault(TELEMETRY_ENV, "False")
     script = importlib.util.find_spec("experiments.app").origin
     os.execv(sys.executable, [sys.executable, "-m", "solara", "run", script, *args])
     return 0  # not reached: execv does not return

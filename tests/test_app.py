@@ -10,7 +10,7 @@ import pytest
 import solara
 
 from experiments import app, app_panels
-from experiments.app_model import LEVERS, POLICIES, AppModel, default_settings, world_overrides
+from experiments.app_model import APP_N_FIRMS, LEVERS, POLICIES, AppModel, default_settings, world_overrides
 from sim import AllianceModel, ConfigError, load_config
 
 
@@ -28,7 +28,7 @@ def test_slider_defaults_are_the_schema_defaults():
         if key != "n_firms":
             expected = _cfg_value(cfg, lever.path.format(policy="training"))
             assert settings[key] == expected, f"expected lever {key} to start at {lever.path}={expected}"
-    assert settings["n_firms"] == app.AppModel().n_initial == 1000
+    assert settings["n_firms"] == app.AppModel().n_initial == APP_N_FIRMS
     assert settings["policy"] == "none" and not settings["crisis"]
 
 
@@ -171,7 +171,8 @@ def test_page_renders_headless_and_each_session_gets_its_own_model():
     _, first = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     _, second = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     charts = first.find(app.EchartsChart).widgets
-    assert len(charts) == 6, "expected six charts"
+    assert [c.name for c in charts] == ["network", "lifecycle", "twin", "policy_twin", "selection", "survival",
+                                        "firm"], "expected seven charts, the two twins side by side"
     models = [json.loads(c.option_json) for c in (charts[0], second.find(app.EchartsChart).widgets[0])]
     assert models[0]["title"]["text"] == "Alliance network, month 0" == models[1]["title"]["text"]
     import ipyvuetify as v
@@ -211,12 +212,12 @@ def test_a_lever_rebuilds_the_world_at_once_and_reset_keeps_its_settings():
     assert _network_size(rc) == ("Alliance network, month 0", 1200), "expected RESET to keep 1,200 firms"
 
     [select] = [s for s in rc.find(v.Select).widgets if s.label == "Instrument"]
-    select.v_model = "credit"
+    select.v_model = "Credit line"
     slider("start_month").fire_event("change", 100)
     errors = rc.find(v.Alert).widgets
     assert errors and "window" in str(errors[0].children), "expected the empty window reported in the sidebar"
     status = rc.find(solara.widgets.HTML).widgets
-    assert any("policy credit (budget 1,000,000 MXN, months 12-72)" in w.unsafe_innerHTML for w in status), \
+    assert any("policy Credit line (budget 1,000,000 MXN, months 12-72)" in w.unsafe_innerHTML for w in status), \
         "expected the world to keep the last valid settings"
 
 
@@ -248,3 +249,149 @@ def test_charts_keep_the_current_month_after_play_and_pause():
     assert month >= 3 and shown_month() == [f"Month {month}"], "expected the chart and the label at one month"
     button("Step").click()
     assert _network_size(rc)[0] == f"Alliance network, month {month + 1}"
+
+
+def _buttons(rc):
+    import ipyvuetify as v
+
+    return {b.children[0]: b for b in rc.find(v.Btn).widgets if b.children and b.children[0] in
+            ("Reset", "▶", "❚❚", "Step")}
+
+
+def test_play_to_the_horizon_then_a_lever_leaves_play_and_step_working():
+    """The issue's lock: PLAY to month 120 disables PLAY and STEP (the world has ended); a lever then builds a
+    new world at month 0 whose PLAY and STEP work, without RESET."""
+    import time
+
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+
+    def slider(key):
+        import ipyvuetify as v
+
+        return [s for s in rc.find(v.Slider).widgets if f"alianzas-slider-{key}" in (s.class_ or "")][0]
+
+    slider("n_firms").fire_event("change", 200)  # a small world reaches month 120 quickly
+    _buttons(rc)["▶"].click()
+    deadline = time.monotonic() + 120
+    while _network_size(rc)[0] != "Alliance network, month 120":
+        assert time.monotonic() < deadline, f"expected PLAY to reach month 120, at {_network_size(rc)[0]}"
+        time.sleep(0.1)
+    time.sleep(0.3)
+    buttons = _buttons(rc)
+    assert buttons["▶"].disabled and buttons["Step"].disabled, "expected PLAY and STEP off at the horizon"
+
+    slider("control_intensity").fire_event("change", 2.0)  # a lever: a new world
+    assert _network_size(rc)[0] == "Alliance network, month 0"
+    buttons = _buttons(rc)
+    assert not buttons["▶"].disabled and not buttons["Step"].disabled, "expected PLAY and STEP on in the new world"
+    buttons["Step"].click()
+    assert _network_size(rc)[0] == "Alliance network, month 1"
+    _buttons(rc)["▶"].click()
+    deadline = time.monotonic() + 60
+    while int(_network_size(rc)[0].rsplit(" ", 1)[1]) < 5:
+        assert time.monotonic() < deadline, "expected PLAY to run the new world"
+        time.sleep(0.05)
+    _buttons(rc)["❚❚"].click()
+
+
+def test_policy_twin_is_the_same_world_without_the_instrument():
+    """With an instrument chosen, the view also steps the world without it (alliances on, same seed): the
+    command line's world without policy=..."""
+    a = AppModel(seed=2, n_firms=300, policy="credit", budget=300_000.0)
+    for _ in range(40):
+        a.step()
+    b = AllianceModel(load_config("seed=2", "firms.n_firms=300"))
+    b.run_for(40)
+    assert a.policy_twin.summary() == b.summary() and a.policy_twin.alliances is not None
+    option = app_panels.policy_twin_option(a)
+    lines = {(s["name"], s["xAxisIndex"]): [p[1] for p in s["data"]] for s in option["series"]}
+    assert lines[("without the policy", 0)] == b.series()["firms_alive"].tolist()
+    assert "Credit line" in option["title"]["text"]
+    plain = AppModel(n_firms=100)
+    assert plain.policy_twin is None and not app_panels.policy_twin_option(plain)["series"]
+    assert "choose an instrument" in app_panels.policy_twin_option(plain)["title"]["subtext"]
+
+
+def test_instruments_show_the_names_their_classes_own():
+    """The select, the status line and the window's label read "Alliance training", never `training`."""
+    from sim.policies import REGISTRY
+
+    for kind, cls in REGISTRY.items():
+        assert cls.label and "_" not in cls.label and app.policy_label(kind) == cls.label
+    m = AppModel(n_firms=100, policy="cluster_programme")
+    m.step()
+    assert "Cluster programme (budget" in app_panels.world_status(m)
+    marks = [s["markArea"] for s in app_panels.lifecycle_option(m)["series"] if "markArea" in s]
+    assert marks[0]["data"][0][0]["name"] == "Cluster programme"
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    import ipyvuetify as v
+
+    [select] = [s for s in rc.find(v.Select).widgets if s.label == "Instrument"]
+    assert "Credit line" in select.items and "credit" not in select.items
+
+
+def _colours(option) -> set[str]:
+    found = set()
+
+    def walk(node, key=""):
+        if isinstance(node, dict):
+            for k, val in node.items():
+                walk(val, k)
+        elif isinstance(node, list):
+            for val in node:
+                walk(val, key)
+        elif key == "color" and isinstance(node, str) and node.startswith("#"):
+            found.add(node.upper())
+    walk(option.get("series", []))
+    return found
+
+
+def test_every_chart_uses_the_colour_blind_safe_palette_and_an_unpaged_legend():
+    """Series colours are Okabe-Ito (or black, grey, the crisis red); sector and tie colours never coincide (the
+    issue: innovation green beside manufacturing green); no legend is paged; crisis and policy labels sit at
+    opposite edges."""
+    m = AppModel(seed=1, n_firms=300, crisis=True, policy="training")
+    for _ in range(40):
+        m.step()
+    allowed = {c.upper() for c in app_panels.OKABE_ITO.values()} | {"#7F7F7F", "#555555", "#B00020", "#6B5D00"}
+    for build in (app_panels.network_option, app_panels.twin_option, app_panels.policy_twin_option,
+                  app_panels.lifecycle_option, app_panels.selection_option, app_panels.survival_option,
+                  lambda model: app_panels.firm_option(model, None)):
+        option = build(m)
+        assert _colours(option) <= allowed, f"{option['title']['text']}: {_colours(option) - allowed}"
+        assert option.get("legend", {}).get("type") != "scroll", f"{option['title']['text']}: paged legend"
+    n_sectors = len(m.sector_names)
+    assert not set(app_panels.SECTOR_COLOURS[:n_sectors]) & set(app_panels.TYPE_COLOURS.values())
+    lifecycle = app_panels.lifecycle_option(m)["series"]
+    assert len({s["itemStyle"]["color"] for s in lifecycle}) == len(lifecycle), "expected one colour per series"
+    marks = app_panels.time_markers(m)
+    assert marks["markLine"]["label"]["position"].endswith("Top")
+    assert marks["markArea"]["label"]["position"] == "insideBottom"
+
+
+def test_network_tooltip_names_the_firm_and_its_revenue():
+    """The tooltip template reads the revenue dimension by name (the issue saw "revenue {@[2]}" unfilled)."""
+    m = AppModel(seed=1, n_firms=100)
+    m.step()
+    scatter = [s for s in app_panels.network_option(m)["series"] if s["type"] == "scatter"][0]
+    assert scatter["dimensions"][2] == "revenue" and "{@revenue}" in scatter["tooltip"]["formatter"]
+
+
+def test_the_first_view_says_press_play():
+    m = AppModel(n_firms=100)
+    assert "Press &#9654; (PLAY)" in app_panels.first_steps(m)
+    m.step()
+    assert "Press" not in app_panels.first_steps(m)
+
+
+def test_alianzas_app_switches_solara_telemetry_off_unless_asked(monkeypatch):
+    from experiments import cli
+
+    launched = []
+    monkeypatch.setattr(cli.os, "execv", lambda *a: launched.append(a))
+    monkeypatch.delenv(cli.TELEMETRY_ENV, raising=False)
+    cli.app(["--port", "1"])
+    assert launched and cli.os.environ[cli.TELEMETRY_ENV] == "False"
+    monkeypatch.setenv(cli.TELEMETRY_ENV, "True")
+    cli.app([])
+    assert cli.os.environ[cli.TELEMETRY_ENV] == "True", "expected a user's own choice kept"

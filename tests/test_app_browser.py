@@ -35,11 +35,14 @@ SERVER_START_S, FIRST_LOAD_S, UPDATE_S = 90, 120, 30
 if not CHROMIUM.exists():
     pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)", allow_module_level=True)
 
-# Total points in each chart, read from the ECharts instance the page drew.
+# Total points in each chart (in page order), read from the ECharts instance the page drew.
 CHART_POINTS_JS = """() => Array.from(document.querySelectorAll('.alianzas-chart')).map(el => {
   const chart = el.__vue__ && el.__vue__.chart;
   if (!chart) return -1;
   return chart.getOption().series.reduce((n, s) => n + (s.data || []).length, 0); })"""
+#: The charts' names in page order (data-chart), and those that grow by a point a month without a policy.
+CHARTS = ["network", "lifecycle", "twin", "policy_twin", "selection", "survival", "firm"]
+GROWING = [CHARTS.index(name) for name in ("lifecycle", "twin", "selection", "survival")]
 
 
 def _free_port() -> int:
@@ -130,14 +133,18 @@ class Visitor:
         return self.page.evaluate(CHART_POINTS_JS)
 
     def wait_for_points(self, more_than: list[int]) -> list[int]:
-        """Wait until every chart of a time series has redrawn with more points than ``more_than``.
+        """Wait until every chart of a time series (``GROWING``) has redrawn with more points than ``more_than``.
 
-        The network (first) can shrink as firms close, and the inspected firm (last) can close too.
+        The network can shrink as firms close, the inspected firm can close too, and the policy twin is empty
+        without a policy.
         """
         self.page.wait_for_function(
             f"() => {{ const now = ({CHART_POINTS_JS})(); const before = {json.dumps(more_than)};"
-            " return now.slice(1, 5).every((n, i) => n > before[i + 1]); }", timeout=UPDATE_S * 1000)
+            f" return {json.dumps(GROWING)}.every(i => now[i] > before[i]); }}", timeout=UPDATE_S * 1000)
         return self.chart_points()
+
+    def button_enabled(self, label: str) -> bool:
+        return self.page.get_by_role("button", name=label, exact=True).is_enabled()
 
     def press(self, label: str) -> None:
         self.page.get_by_role("button", name=label, exact=True).click()
@@ -166,7 +173,12 @@ def test_page_works_offline_and_step_and_play_advance_the_charts(visitor):
     assert not visitor.failed, f"expected every local asset to load, failed: {visitor.failed[:5]}"
     assert not visitor.refused, f"expected the page to ask no other host, it asked: {visitor.refused[:5]}"
     start = visitor.chart_points()
-    assert all(n >= 0 for n in start), f"expected six drawn charts, got {start}"
+    assert all(n >= 0 for n in start), f"expected seven drawn charts, got {start}"
+    names = visitor.page.evaluate("() => Array.from(document.querySelectorAll('.alianzas-chart'))"
+                                  ".map(el => el.dataset.chart)")
+    assert names == CHARTS, f"expected the charts in page order {CHARTS}, got {names}"
+    assert "Press ▶ (PLAY)" in visitor.page.locator(".alianzas-hint").inner_text(), "expected the first view to "\
+        "say what to do"
     visitor.screenshot("01_start.png")
 
     visitor.press("Step")
@@ -191,7 +203,8 @@ def test_page_works_offline_and_step_and_play_advance_the_charts(visitor):
         {"firms": 1000, "months_per_second": round(rate, 1), "months": [m0, m1], "seconds": round(t1 - t0, 2),
          "load_average_1min": os.getloadavg()[0]}, indent=1))
     print(f"PLAY at 1,000 firms: {rate:.1f} months/second (month {m0} to {m1})")
-    assert after_play[1] > after_step[1], "expected the comparison chart to grow during PLAY"
+    assert after_play[CHARTS.index("twin")] > after_step[CHARTS.index("twin")], \
+        "expected the comparison chart to grow during PLAY"
     assert not visitor.failed, f"expected no failed request, got {visitor.failed[:5]}"
 
 
@@ -208,7 +221,7 @@ def test_moving_a_slider_builds_a_model_with_the_new_value(visitor):
         timeout=UPDATE_S * 1000)
     assert visitor.month() == 0, "expected a new world, at month 0"
     assert "Firms at start: 1,100 firms" in visitor.page.locator(".alianzas-lever").first.inner_text()
-    network = visitor.page.evaluate("() => document.querySelector('.alianzas-chart').__vue__.chart"
+    network = visitor.page.evaluate("() => document.querySelector('[data-chart=network]').__vue__.chart"
                                     ".getOption().series.filter(s => s.type === 'scatter')"
                                     ".reduce((n, s) => n + s.data.length, 0)")
     assert network == 1100, f"expected the network to show the 1,100 founding firms, got {network}"
@@ -230,3 +243,65 @@ def test_a_second_visitor_has_a_model_of_their_own(browser, app_url, visitor):
         other.screenshot("04_second_visitor.png")
     finally:
         other.close()
+
+
+def test_play_to_the_horizon_then_a_lever_and_play_again(visitor):
+    """The issue's lock, in a browser: PLAY runs to month 120, where PLAY and STEP go grey; switching the crisis
+    on builds a new world at month 0 whose PLAY and STEP work at once (no RESET), and PLAY runs it."""
+    slider = visitor.page.locator(".alianzas-slider-n_firms [role=slider]")
+    slider.focus()
+    slider.press("Home")  # 100 firms: the horizon comes sooner on a busy machine
+    visitor.page.wait_for_function(
+        "() => document.querySelector('.alianzas-status').innerText.includes('world: 100 founding firms')",
+        timeout=UPDATE_S * 1000)
+    visitor.press("▶")
+    visitor.page.wait_for_function(
+        "() => /Month 120$/.test(document.querySelector('.alianzas-month').innerText.trim())", timeout=240_000)
+    sync_api.expect(visitor.page.get_by_role("button", name="Step", exact=True)).to_be_disabled()
+    assert not visitor.button_enabled("▶"), "expected PLAY off at the horizon"
+    visitor.screenshot("05_horizon.png")
+
+    visitor.page.get_by_text("Crisis from month 36").click()  # the label (vuetify covers the box with a ripple)
+    visitor.page.wait_for_function(
+        "() => document.querySelector('.alianzas-status').innerText.includes('crisis from month')",
+        timeout=UPDATE_S * 1000)
+    visitor.wait_for_month("m === 0")
+    sync_api.expect(visitor.page.get_by_role("button", name="Step", exact=True)).to_be_enabled()
+    assert visitor.button_enabled("▶") and visitor.button_enabled("Step"), "expected PLAY and STEP back on"
+    visitor.press("▶")
+    visitor.wait_for_month("m >= 5")
+    visitor.press("❚❚")
+    visitor.screenshot("06_played_again.png")
+
+
+def test_policy_twin_tooltip_and_legends_in_the_browser(visitor):
+    """Choosing an instrument (by its readable name) draws the with/without-policy twin; hovering a firm shows
+    its revenue (no unfilled template); no legend is paged."""
+    visitor.page.locator(".v-select").filter(has_text="Instrument").locator(".v-select__selections").click()
+    visitor.page.get_by_role("option", name="Alliance training").click()
+    visitor.page.wait_for_function(
+        "() => document.querySelector('.alianzas-status').innerText.includes('Alliance training (budget')",
+        timeout=UPDATE_S * 1000)
+    for _ in range(3):
+        visitor.press("Step")
+    visitor.wait_for_month("m === 3")
+    visitor.page.wait_for_function(
+        "() => { const c = document.querySelector('[data-chart=policy_twin]').__vue__.chart;"
+        " return c && c.getOption().series.some(s => s.name === 'without the policy' && s.data.length === 3); }",
+        timeout=UPDATE_S * 1000)
+    paged = visitor.page.evaluate("() => Array.from(document.querySelectorAll('.alianzas-chart'))"
+                                  ".filter(el => (el.__vue__.chart.getOption().legend || [])"
+                                  ".some(l => l.type === 'scroll')).map(el => el.dataset.chart)")
+    assert paged == [], f"expected no paged legend, got {paged}"
+    point = visitor.page.evaluate(
+        "() => { const el = document.querySelector('[data-chart=network]'); const c = el.__vue__.chart;"
+        " const d = c.getOption().series[0].data[0]; const p = c.convertToPixel({seriesIndex: 0}, d.value.slice(0, 2));"
+        " const r = el.getBoundingClientRect(); return [r.left + p[0], r.top + p[1]]; }")
+    visitor.page.mouse.move(point[0], point[1])
+    visitor.page.wait_for_function("() => Array.from(document.querySelectorAll('div'))"
+                                   ".some(d => /^firm \\d+ .*revenue [\\d,.]+ MXN/.test(d.innerText || ''))",
+                                   timeout=UPDATE_S * 1000)
+    text = visitor.page.evaluate("() => Array.from(document.querySelectorAll('div')).map(d => d.innerText || '')"
+                                 ".find(t => /^firm \\d+ /.test(t))")
+    assert "{@" not in text and "revenue" in text, f"expected a filled tooltip, got {text!r}"
+    visitor.screenshot("07_policy_twin_tooltip.png")

@@ -30,6 +30,8 @@ class Policy:
     """
 
     kind: ClassVar[str] = ""
+    #: The instrument's name for people (the browser view, briefs): "Credit line", not ``credit``.
+    label: ClassVar[str] = ""
     #: What an equal-spend comparison scales to make the instrument less generous: a field of its
     #: ``params`` or of its ``eligibility`` (by default the share of eligible firms it reaches).
     generosity: ClassVar[str] = "eligibility.share"

@@ -31,6 +31,7 @@ class ClusterProgramme(Policy):
     """Co-funds the running costs of one type of alliance."""
 
     kind = "cluster_programme"
+    label = "Cluster programme"
     generosity = "params.cost_share"
     Params = ClusterProgrammeParams
 

@@ -34,6 +34,7 @@ class Credit(Policy):
     """Lends eligible firms the cash they lack, up to a line; collects repayments."""
 
     kind = "credit"
+    label = "Credit line"
     generosity = "params.line_months"
     Params = CreditParams
 

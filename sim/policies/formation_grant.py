@@ -29,6 +29,7 @@ class FormationGrant(Policy):
     """Pays ``grant_share`` of eligible members' formation costs (cash)."""
 
     kind = "formation_grant"
+    label = "Formation grant"
     generosity = "params.grant_share"
     Params = FormationGrantParams
 

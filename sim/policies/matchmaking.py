@@ -34,6 +34,7 @@ class Matchmaking(Policy):
     """Adds broker-screened candidates with a trust bonus to eligible seekers (in kind)."""
 
     kind = "matchmaking"
+    label = "Matchmaking (brokers)"
     Params = MatchmakingParams
 
     def setup(self, model) -> None:

@@ -42,6 +42,7 @@ class Training(Policy):
     """Trains eligible firms once each, raising their alliance-management capability."""
 
     kind = "training"
+    label = "Alliance training"
     generosity = "params.trainees_per_month"
     Params = TrainingParams
 
