@@ -92,7 +92,8 @@ def _dump(option: dict) -> str:
 def use_monthly(el, trait: str, compute: Callable[[], Any], dependencies: list) -> None:
     """Set ``trait`` of ``el``'s widget to ``compute()`` now and after every month, in place.
 
-    Mesa's controller bumps ``update_counter`` after each month. A component
+    The controller bumps ``update_counter`` after a month (at most ``REDRAWS_PER_SECOND`` times a
+    second while PLAY runs). A component
     that read it would make the renderer walk the whole page (about 125
     widgets) every month; subscribing and writing into the widget sends the
     same message at a fraction of the cost. ``trait`` must not be one of the

@@ -28,9 +28,10 @@ import pandas as pd
 from sim import AllianceModel, load_config, metrics
 from sim.policies import REGISTRY
 
-#: Initial firms of the view's world: half the schema default, so that PLAY
-#: (two worlds stepped and six charts redrawn each month) stays well above
-#: ten months a second on a classroom laptop. The slider reaches the default and beyond.
+#: Initial firms of the view's world: half the schema default, so that PLAY (two or three worlds
+#: stepped each month, seven charts redrawn up to four times a second) stays well above ten months a
+#: second for one visitor on a classroom laptop (``benchmarks/app_capacity.py`` measures a class).
+#: The slider reaches the default and beyond.
 APP_N_FIRMS = 1000
 
 #: Policy choices: ``none`` and every instrument with a file in ``configs/policy/``.

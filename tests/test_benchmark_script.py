@@ -50,3 +50,17 @@ def test_stock_option_alone_is_refused_in_one_line():
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--stock goes with --national or --all-on" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_app_capacity_reports_costs_and_a_class(tmp_path):
+    """benchmarks/app_capacity.py (a measurement, not a timed test): a tiny class runs and every figure is there."""
+    import json
+
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "app_capacity.py"), "--firms", "100",
+                           "--months", "12", "--visitors", "2", "--seconds", "3", "--policy", "credit"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["alone"]["month_ms"] > 0 and record["alone"]["redraw_kb"] > 0
+    assert record["visitors_per_core_at_speed"] >= 0 and record["class"]["visitors"] == 2
+    assert record["class"]["months_per_second_max"] > 0
